@@ -1,0 +1,48 @@
+# newsmon — the two commands:
+#   make run    set up and start everything locally (Elasticsearch + Airflow standalone)
+#   make test   set up and run every test (lint, types, unit, integration, DAG)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.9.30
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: venv es-start es-stop setup run stop test lint lock
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	rm -f $(VENV)/.installed-* && touch $@
+
+# Starts the local Elasticsearch unless NEWSMON_ES_URL points at a cluster (then a no-op).
+es-start: venv
+	$(BIN)/newsmon es start
+
+es-stop: venv
+	$(BIN)/newsmon es stop
+
+setup: es-start
+	$(BIN)/newsmon setup
+
+run: setup
+	$(BIN)/python scripts/local_airflow.py start
+
+stop: venv
+	$(BIN)/python scripts/local_airflow.py stop
+	$(BIN)/newsmon es stop
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: es-start lint
+	$(BIN)/python -m pytest
+
+# Re-pin requirements.lock from requirements.in (needs uv; run after editing requirements.in).
+lock: venv
+	$(BIN)/uv pip compile -q requirements.in --python-version 3.11 -o requirements.lock

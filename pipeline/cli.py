@@ -1,0 +1,247 @@
+"""The `newsmon` command. Every command takes --json for scripts.
+
+Exit codes: 0 success, 1 runtime failure (e.g. Elasticsearch unreachable),
+2 invalid config or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from pipeline import config
+from pipeline.errors import ConfigError, FetchError, NewsmonError
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"newsmon: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except NewsmonError as exc:
+        print(f"newsmon: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsmon", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="one ingest cycle over the configured feeds")
+    run.add_argument("--feed", action="append", dest="feeds", metavar="ID",
+                     help="only this feed (repeatable)")
+    run.set_defaults(handler=_cmd_run)
+
+    search = commands.add_parser("search", help="full-text search of indexed articles")
+    search.add_argument("query", help='analyst syntax: AND/OR/NOT, "phrases", title:word')
+    search.add_argument("--size", type=int, default=10)
+    search.set_defaults(handler=_cmd_search)
+
+    extract = commands.add_parser("extract", help="extract one article from a URL or HTML file")
+    extract.add_argument("source", help="http(s) URL or path to an HTML file")
+    extract.set_defaults(handler=_cmd_extract)
+
+    tag = commands.add_parser("tag", help='tag {"title":..., "text":...} JSON read on stdin')
+    tag.set_defaults(handler=_cmd_tag)
+
+    es = commands.add_parser("es", help="the local Elasticsearch (not used with NEWSMON_ES_URL)")
+    es.add_argument("action", choices=["start", "stop", "status"])
+    es.set_defaults(handler=_cmd_es)
+
+    setup = commands.add_parser("setup", help="create the Elasticsearch indices and aliases")
+    setup.set_defaults(handler=_cmd_setup)
+
+    check = commands.add_parser("config", help="validate every config file and show a summary")
+    check.set_defaults(handler=_cmd_config)
+
+    for sub in commands.choices.values():
+        sub.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.ingest import print_progress, run_cycle
+
+    settings = config.load_settings()
+    summary = run_cycle(settings, args.feeds, progress=None if args.json else print_progress)
+    totals = summary.totals()
+    if args.json:
+        _print_json(summary.to_json())
+    else:
+        print("feeds ok {feeds_ok}, failed {feeds_failed} | entries {entries}, new {new}, "
+              "duplicate {duplicate}, extracted {extracted}, failed {failed}, "
+              "indexed {indexed}".format(**totals))
+    all_failed = summary.feeds and totals["feeds_ok"] == 0
+    return EXIT_FAILURE if all_failed else EXIT_OK
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from pipeline.index import check_reachable, make_es_client
+    from pipeline.search import search
+
+    settings = config.load_settings()
+    es = make_es_client(settings)
+    check_reachable(es, settings)
+    hits = search(es, settings, args.query, size=args.size)
+    if args.json:
+        _print_json({"query": args.query, "hits": [asdict(hit) for hit in hits]})
+        return EXIT_OK
+    if not hits:
+        print("no matches")
+    for rank, hit in enumerate(hits, 1):
+        when = (hit.published_at or "")[:16].replace("T", " ")
+        print(f"{rank:>2}. {hit.title}  [{hit.site or '?'} {when}] score {hit.score:.2f}")
+        print(f"    {hit.url}")
+        if hit.topics:
+            print(f"    topics: {', '.join(hit.topics)}")
+        for fragment in hit.highlights[:3]:
+            print(f"    … {_terminal_highlight(fragment)} …")
+    return EXIT_OK
+
+
+def _terminal_highlight(fragment: str) -> str:
+    if not sys.stdout.isatty():
+        return fragment.replace("<em>", "[").replace("</em>", "]")
+    return fragment.replace("<em>", "\033[1m").replace("</em>", "\033[0m")
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    from pipeline.dedup import fingerprint
+    from pipeline.download import fetch, make_client
+    from pipeline.extract import extract_article
+
+    settings = config.load_settings()
+    source: str = args.source
+    if source.startswith(("http://", "https://")):
+        with make_client(settings) as client:
+            try:
+                response = fetch(client, source, max_bytes=settings.max_page_bytes,
+                                 allow_private=settings.allow_private_networks)
+            except FetchError as exc:
+                raise NewsmonError(f"cannot fetch: {exc}") from None
+        html, url = response.body, response.final_url
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise NewsmonError(f"{source}: no such file")
+        html, url = path.read_bytes(), path.resolve().as_uri()
+    article = extract_article(html, url)
+    if article is None:
+        raise NewsmonError(f"{source}: no article text found")
+    data = asdict(fingerprint(article))
+    if args.json:
+        _print_json(data)
+    else:
+        print(f"{article.title}\n{article.site} | {article.published_at} | "
+              f"{', '.join(article.authors)} | {article.language}\n\n{article.text}")
+    return EXIT_OK
+
+
+def _cmd_tag(args: argparse.Namespace) -> int:
+    from pipeline.tagging import Tagger
+
+    settings = config.load_settings()
+    try:
+        data = json.load(sys.stdin)
+    except json.JSONDecodeError as exc:
+        print(f"newsmon: stdin is not JSON: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not isinstance(data, dict) or not isinstance(data.get("text", ""), str):
+        print('newsmon: expected {"title": "...", "text": "..."} on stdin', file=sys.stderr)
+        return EXIT_CONFIG
+    tags = Tagger(config.load_topics(settings)).tag(data.get("title") or "", data.get("text") or "")
+    # Tags with evidence are structured data: JSON is the output with or without --json.
+    _print_json({"tags": [asdict(tag) for tag in tags]})
+    return EXIT_OK
+
+
+def _cmd_es(args: argparse.Namespace) -> int:
+    from pipeline.es_local import LocalElasticsearch
+
+    settings = config.load_settings()
+    if not settings.uses_local_elasticsearch:
+        message = f"NEWSMON_ES_URL is set ({settings.es_url}): newsmon uses that cluster"
+        if args.action == "status":
+            status = _remote_status(settings.elasticsearch_url)
+            if args.json:
+                _print_json(status)
+            else:
+                print(f"{message}; health: {status['status']}")
+            return EXIT_OK if status["running"] else EXIT_FAILURE
+        print(f"{message} and does not {args.action} a local one.")
+        return EXIT_OK
+    local = LocalElasticsearch(settings)
+    if args.action == "start":
+        local.start()
+    elif args.action == "stop":
+        local.stop()
+    else:
+        status = local.status()
+        if args.json:
+            _print_json(status)
+        else:
+            state = f"running ({status['status']})" if status["running"] else "not running"
+            print(f"Elasticsearch {status['version']} at {status['url']}: {state}\n"
+                  f"  data: {status['data']}\n  log:  {status['log']}")
+        return EXIT_OK if status["running"] else EXIT_FAILURE
+    return EXIT_OK
+
+
+def _remote_status(url: str) -> dict[str, Any]:
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/_cluster/health", timeout=5)
+        return {"url": url, "running": True, "status": response.json().get("status")}
+    except (httpx.HTTPError, ValueError):
+        return {"url": url, "running": False, "status": None}
+
+
+def _cmd_setup(args: argparse.Namespace) -> int:
+    from pipeline.index import check_reachable, ensure_indices, make_es_client
+
+    settings = config.load_settings()
+    es = make_es_client(settings)
+    check_reachable(es, settings)
+    created = ensure_indices(es, settings)
+    if args.json:
+        _print_json({"created": created})
+    else:
+        print(f"indices ready ({'created ' + ', '.join(created) if created else 'all existed'})")
+    return EXIT_OK
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    settings = config.load_settings()
+    summary = {
+        "config_dir": str(settings.config_dir),
+        "elasticsearch": settings.elasticsearch_url,
+        "index_prefix": settings.index_prefix,
+        "feeds": len(config.load_feeds(settings)),
+        "topics": len(config.load_topics(settings)),
+        "alert_rules": len(config.load_alert_rules(settings)),
+    }
+    if args.json:
+        _print_json(summary)
+    else:
+        for key, value in summary.items():
+            print(f"{key:>14}: {value}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

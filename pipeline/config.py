@@ -1,0 +1,219 @@
+"""Settings and config files, validated on load.
+
+Every problem becomes a ConfigError naming the file (or environment variable),
+the key and what is wrong; the CLI turns it into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ConfigError
+
+# The repository's config/ folder: the default config dir and home of the index mappings.
+REPO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+MAPPINGS_DIR = REPO_CONFIG_DIR / "elasticsearch"
+
+SLUG = r"^[a-z0-9][a-z0-9_.-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    id: str = Field(pattern=SLUG)
+    url: str
+    name: str = Field(min_length=1)
+    language: str | None = None
+    interval: int | None = Field(default=None, ge=1, description="minutes between polls")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+
+class TopicConfig(_Strict):
+    """A first rule matcher: every group in all_of must match, plus any_of if given."""
+
+    id: str = Field(pattern=SLUG)
+    name: str = Field(min_length=1)
+    all_of: list[list[str]] = []
+    any_of: list[str] = []
+    none_of: list[str] = []
+    min_mentions: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _has_a_rule(self) -> TopicConfig:
+        if not self.all_of and not self.any_of:
+            raise ValueError("a topic needs all_of or any_of terms")
+        if any(not group for group in self.all_of):
+            raise ValueError("all_of groups must not be empty")
+        return self
+
+
+class AlertRuleConfig(_Strict):
+    id: str = Field(pattern=SLUG)
+    query: str = Field(min_length=1)
+    topics: list[str] = []
+    channels: list[str] = []
+    enabled: bool = True
+
+
+class Settings(_Strict):
+    es_url: str | None = None
+    es_port: int = Field(default=9200, ge=1, le=65535)
+    es_version: str = "9.5.4"
+    es_heap: str = Field(default="1g", pattern=r"^\d+[mg]$")
+    index_prefix: str = Field(default="news-", pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    config_dir: Path = REPO_CONFIG_DIR
+    cache_dir: Path = Field(default_factory=lambda: default_cache_dir())
+    allow_private_networks: bool = False
+    user_agent: str = "newsmon/0.1 (+https://github.com/newsmon)"
+    http_timeout: float = Field(default=20.0, gt=0)
+    max_feed_bytes: int = Field(default=10_000_000, gt=0)
+    max_page_bytes: int = Field(default=5_000_000, gt=0)
+    max_entries_per_feed: int = Field(default=100, ge=1)
+    ingest_interval_minutes: int = Field(default=15, ge=1)
+
+    @property
+    def elasticsearch_url(self) -> str:
+        return self.es_url or f"http://127.0.0.1:{self.es_port}"
+
+    @property
+    def uses_local_elasticsearch(self) -> bool:
+        return self.es_url is None
+
+    def index_name(self, kind: str) -> str:
+        """`articles` -> `news-articles` with the default prefix."""
+        return f"{self.index_prefix}{kind}"
+
+
+def default_cache_dir() -> Path:
+    # As root the cache must be readable by the unprivileged Elasticsearch user,
+    # which cannot enter /root.
+    if os.geteuid() == 0:
+        return Path("/var/cache/newsmon")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "newsmon"
+
+
+ENV_PREFIX = "NEWSMON_"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """settings.yaml in the config dir (if present), then NEWSMON_* environment overrides."""
+    env = os.environ if env is None else env
+    config_dir = Path(env.get("NEWSMON_CONFIG_DIR") or REPO_CONFIG_DIR)
+    if not config_dir.is_dir():
+        raise ConfigError("NEWSMON_CONFIG_DIR", "", f"{config_dir} is not a directory")
+    path = config_dir / "settings.yaml"
+    values: dict[str, Any] = {}
+    if path.exists():
+        values = _read_mapping(path)
+    values["config_dir"] = config_dir
+    for name in Settings.model_fields:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw not in (None, ""):
+            values[name] = raw
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        key, problem = _first_error(exc)
+        source = (
+            f"environment {ENV_PREFIX}{key.upper()}"
+            if env.get(ENV_PREFIX + key.upper())
+            else str(path)
+        )
+        raise ConfigError(source, key, problem) from None
+
+
+def load_feeds(settings: Settings) -> list[FeedConfig]:
+    path = settings.config_dir / "feeds.yaml"
+    feeds = _load_list(path, "feeds", FeedConfig)
+    _reject_duplicate_ids(path, "feeds", feeds)
+    return feeds
+
+
+def load_topics(settings: Settings) -> list[TopicConfig]:
+    path = settings.config_dir / "topics.yaml"
+    topics = _load_list(path, "topics", TopicConfig)
+    _reject_duplicate_ids(path, "topics", topics)
+    return topics
+
+
+def load_alert_rules(settings: Settings) -> list[AlertRuleConfig]:
+    path = settings.config_dir / "alerts.yaml"
+    rules = _load_list(path, "rules", AlertRuleConfig)
+    _reject_duplicate_ids(path, "rules", rules)
+    return rules
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _load_list(path: Path, key: str, model: type[Model]) -> list[Model]:
+    data = _read_mapping(path)
+    items = data.get(key, [])
+    if not isinstance(items, list):
+        raise ConfigError(str(path), key, f"must be a list, got {type(items).__name__}")
+    unknown = set(data) - {key}
+    if unknown:
+        raise ConfigError(str(path), sorted(unknown)[0], "unknown top-level key")
+    loaded = []
+    for index, item in enumerate(items):
+        where = f"{key}[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(str(path), where, "must be a mapping")
+        try:
+            loaded.append(model.model_validate(item))
+        except ValidationError as exc:
+            field, problem = _first_error(exc)
+            label = f"{where} ({item.get('id')})" if item.get("id") else where
+            raise ConfigError(str(path), f"{label}.{field}" if field else label, problem) from None
+    return loaded
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(str(path), where, f"not valid YAML: {getattr(exc, 'problem', exc)}")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "", "the file must hold a mapping at the top level")
+    return data
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    return key, error["msg"]
+
+
+def _reject_duplicate_ids(path: Path, key: str, items: list[Any]) -> None:
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.id in seen:
+            raise ConfigError(
+                str(path), f"{key}[{index}].id", f"duplicate id {item.id!r} (also {key}[{seen[item.id]}])"
+            )
+        seen[item.id] = index

@@ -1,0 +1,45 @@
+"""Exceptions raised by newsmon.
+
+    NewsmonError
+    ├── ConfigError          a config file is invalid (exit code 2)
+    ├── FetchError           an HTTP fetch failed
+    │   ├── TransientFetchError  worth retrying later (timeout, 5xx, 429, reset)
+    │   └── PermanentFetchError  will not get better by retrying (404, refused address, too big)
+    ├── FeedParseError       the bytes are not a feed we can read
+    └── SearchSyntaxError    the analyst's query does not parse
+"""
+
+from __future__ import annotations
+
+
+class NewsmonError(Exception):
+    """Base class of every error newsmon raises on purpose."""
+
+
+class ConfigError(NewsmonError):
+    def __init__(self, file: str, key: str, problem: str) -> None:
+        self.file, self.key, self.problem = file, key, problem
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: {problem}")
+
+
+class FetchError(NewsmonError):
+    def __init__(self, url: str, reason: str) -> None:
+        self.url, self.reason = url, reason
+        super().__init__(f"{url}: {reason}")
+
+
+class TransientFetchError(FetchError):
+    pass
+
+
+class PermanentFetchError(FetchError):
+    pass
+
+
+class FeedParseError(NewsmonError):
+    pass
+
+
+class SearchSyntaxError(NewsmonError):
+    pass

@@ -1,0 +1,82 @@
+"""Poll stage: fetch a feed over HTTP and parse it with feedparser into FeedEntry records."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from time import struct_time
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+import httpx
+
+from pipeline.config import FeedConfig, Settings
+from pipeline.download import fetch, gunzip_if_compressed
+from pipeline.errors import FeedParseError
+from pipeline.models import FeedEntry
+from pipeline.urls import canonicalize_url
+
+
+def poll_feed(client: httpx.Client, feed: FeedConfig, settings: Settings) -> list[FeedEntry]:
+    response = fetch(
+        client,
+        feed.url,
+        max_bytes=settings.max_feed_bytes,
+        allow_private=settings.allow_private_networks,
+        deadline_seconds=settings.http_timeout * 3,
+    )
+    body = gunzip_if_compressed(response.body, settings.max_feed_bytes)
+    entries = parse_feed(feed.id, body, base_url=response.final_url,
+                         content_type=response.headers.get("content-type"))
+    return entries[: settings.max_entries_per_feed]
+
+
+def parse_feed(
+    feed_id: str, body: bytes, *, base_url: str, content_type: str | None = None
+) -> list[FeedEntry]:
+    """Parse feed bytes; entries without a usable http(s) link are dropped."""
+    headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
+    # A stream, never a string: feedparser would treat a string as a URL or path and open it.
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
+        reason = parsed.get("bozo_exception") or "no feed elements found"
+        raise FeedParseError(f"{base_url}: not a readable feed: {reason}")
+    entries: list[FeedEntry] = []
+    seen: set[str] = set()
+    for raw in parsed.entries:
+        entry = _to_entry(feed_id, raw, base_url)
+        if entry is None:
+            continue
+        key = canonicalize_url(entry.url)
+        if key not in seen:
+            seen.add(key)
+            entries.append(entry)
+    return entries
+
+
+def _to_entry(feed_id: str, raw: Any, base_url: str) -> FeedEntry | None:
+    guid = str(raw.get("id") or "")
+    link = raw.get("link") or (guid if guid.startswith(("http://", "https://")) else "")
+    if not link:
+        return None
+    url = urljoin(base_url, str(link).strip())
+    if urlsplit(url).scheme not in ("http", "https"):
+        return None
+    return FeedEntry(
+        feed_id=feed_id,
+        url=url,
+        title=str(raw.get("title") or "").strip(),
+        summary=str(raw.get("summary") or "").strip(),
+        published=_datetime(raw.get("published_parsed") or raw.get("updated_parsed")),
+        guid=guid or url,
+    )
+
+
+def _datetime(value: struct_time | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,26 @@
+"""Fetch stage: download an article page into a Page record."""
+
+from __future__ import annotations
+
+import httpx
+
+from pipeline.config import Settings
+from pipeline.download import fetch
+from pipeline.models import FeedEntry, Page
+
+
+def fetch_page(client: httpx.Client, entry: FeedEntry, settings: Settings) -> Page:
+    response = fetch(
+        client,
+        entry.url,
+        max_bytes=settings.max_page_bytes,
+        allow_private=settings.allow_private_networks,
+        deadline_seconds=settings.http_timeout * 3,
+    )
+    return Page(
+        url=entry.url,
+        final_url=response.final_url,
+        status=response.status,
+        headers=response.headers,
+        body=response.body,
+    )

@@ -1,0 +1,160 @@
+"""One ingest cycle: poll -> fetch -> extract -> dedup -> tag -> index, feed by feed.
+
+A feed's failure is recorded in its FeedResult and never stops other feeds. Pages
+that fail are not indexed, so the next run simply tries them again.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import httpx
+from elasticsearch import Elasticsearch
+
+from pipeline import config, index
+from pipeline.dedup import fingerprint
+from pipeline.download import make_client
+from pipeline.errors import ConfigError, FeedParseError, FetchError, TransientFetchError
+from pipeline.extract import extract_article
+from pipeline.feeds import poll_feed
+from pipeline.fetch import fetch_page
+from pipeline.models import FeedEntry, FeedResult, RunSummary, TaggedArticle
+from pipeline.tagging import Tagger
+from pipeline.urls import article_id
+
+
+@dataclass
+class IngestContext:
+    settings: config.Settings
+    http: httpx.Client
+    es: Elasticsearch
+    tagger: Tagger
+
+    @classmethod
+    def open(cls, settings: config.Settings) -> IngestContext:
+        es = index.make_es_client(settings)
+        index.check_reachable(es, settings)
+        index.ensure_indices(es, settings)
+        return cls(settings, make_client(settings), es, Tagger(config.load_topics(settings)))
+
+    def close(self) -> None:
+        self.http.close()
+        self.es.close()
+
+
+def ingest_feed(
+    ctx: IngestContext, feed: config.FeedConfig, *, raise_transient: bool = False
+) -> FeedResult:
+    """Ingest one feed. With raise_transient, a retryable feed failure is re-raised after
+    it is recorded (Airflow then retries the task)."""
+    result = FeedResult(feed_id=feed.id)
+    try:
+        entries = poll_feed(ctx.http, feed, ctx.settings)
+    except (FetchError, FeedParseError) as exc:
+        result.ok, result.error = False, str(exc)
+        index.record_feed_result(ctx.es, ctx.settings, result, feed.url, feed.name)
+        if raise_transient and isinstance(exc, TransientFetchError):
+            raise
+        return result
+    result.entries = len(entries)
+    known = index.existing_ids(ctx.es, ctx.settings, [article_id(e.url) for e in entries])
+    new_entries = [e for e in entries if article_id(e.url) not in known]
+    result.new = len(new_entries)
+    result.duplicate = len(entries) - len(new_entries)
+    articles = [a for a in (_process_entry(ctx, entry, result) for entry in new_entries) if a]
+    result.extracted = len(articles)
+    bulk = index.index_articles(ctx.es, ctx.settings, articles)
+    result.indexed = bulk.created
+    result.duplicate += bulk.duplicates
+    result.failed += len(bulk.errors)
+    result.failures.extend(bulk.errors)
+    index.record_feed_result(ctx.es, ctx.settings, result, feed.url, feed.name)
+    return result
+
+
+def _process_entry(
+    ctx: IngestContext, entry: FeedEntry, result: FeedResult
+) -> TaggedArticle | None:
+    try:
+        page = fetch_page(ctx.http, entry, ctx.settings)
+    except FetchError as exc:
+        result.failed += 1
+        result.failures.append(str(exc))
+        return None
+    article = extract_article(page.body, entry.url, entry)
+    if article is None:
+        result.failed += 1
+        result.failures.append(f"{entry.url}: no article text found")
+        return None
+    article = fingerprint(article)
+    tags = ctx.tagger.tag(article.title, article.text)
+    return TaggedArticle(article=article, tags=tags, fetched_at=datetime.now(UTC))
+
+
+def run_cycle(
+    settings: config.Settings,
+    feed_ids: list[str] | None = None,
+    progress: Callable[[FeedResult], None] | None = None,
+) -> RunSummary:
+    feeds = select_feeds(settings, feed_ids)
+    ctx = IngestContext.open(settings)
+    results = []
+    try:
+        for feed in feeds:
+            result = ingest_feed(ctx, feed)
+            results.append(result)
+            if progress:
+                progress(result)
+        index.refresh(ctx.es, settings)
+    finally:
+        ctx.close()
+    return RunSummary(feeds=results)
+
+
+def select_feeds(settings: config.Settings, feed_ids: list[str] | None) -> list[config.FeedConfig]:
+    feeds = config.load_feeds(settings)
+    if not feed_ids:
+        return feeds
+    by_id = {feed.id: feed for feed in feeds}
+    unknown = [fid for fid in feed_ids if fid not in by_id]
+    if unknown:
+        raise ConfigError(
+            str(settings.config_dir / "feeds.yaml"), "feeds", f"no feed with id {unknown[0]!r}"
+        )
+    return [by_id[fid] for fid in feed_ids]
+
+
+def print_progress(result: FeedResult) -> None:
+    status = "ok" if result.ok else f"FAILED: {result.error}"
+    print(
+        f"  {result.feed_id}: {status} (entries {result.entries}, new {result.new}, "
+        f"indexed {result.indexed}, failed {result.failed})",
+        file=sys.stderr,
+    )
+
+
+# Entry points for the Airflow tasks: small JSON-able inputs and outputs only.
+
+
+def configured_feed_ids() -> list[str]:
+    return [feed.id for feed in config.load_feeds(config.load_settings())]
+
+
+def ingest_feed_by_id(feed_id: str) -> dict[str, object]:
+    """Ingest one feed; retryable feed failures raise so Airflow retries the task."""
+    settings = config.load_settings()
+    (feed,) = select_feeds(settings, [feed_id])
+    ctx = IngestContext.open(settings)
+    try:
+        result = ingest_feed(ctx, feed, raise_transient=True)
+    finally:
+        ctx.close()
+    return asdict(result)
+
+
+def total_results(results: Iterable[dict[str, object]]) -> dict[str, int]:
+    feeds = [FeedResult(**{k: v for k, v in r.items()}) for r in results]  # type: ignore[arg-type]
+    return RunSummary(feeds=feeds).totals()
