@@ -29,8 +29,11 @@ INTERVAL_MINUTES = int(os.environ.get("NEWSMON_INGEST_INTERVAL_MINUTES", "15"))
     catchup=False,
     max_active_runs=1,
     max_active_tasks=4,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1),
-                  "retry_exponential_backoff": True},
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+    },
     tags=["newsmon", "ingest"],
     doc_md=__doc__,
 )
@@ -57,7 +60,8 @@ def news_ingest() -> None:
         context["outlet_events"][NEW_ARTICLES].extra = totals
         return totals
 
-    publish_new_articles(ingest_feed.expand(feed_id=list_feeds()))
+    results = ingest_feed.expand(feed_id=list_feeds())
+    publish_new_articles(results)  # type: ignore[arg-type]  # XComArg resolves to the list
 
 
 news_ingest()

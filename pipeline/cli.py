@@ -40,8 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="one ingest cycle over the configured feeds")
-    run.add_argument("--feed", action="append", dest="feeds", metavar="ID",
-                     help="only this feed (repeatable)")
+    run.add_argument(
+        "--feed", action="append", dest="feeds", metavar="ID", help="only this feed (repeatable)"
+    )
     run.set_defaults(handler=_cmd_run)
 
     search = commands.add_parser("search", help="full-text search of indexed articles")
@@ -84,9 +85,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(summary.to_json())
     else:
-        print("feeds ok {feeds_ok}, failed {feeds_failed} | entries {entries}, new {new}, "
-              "duplicate {duplicate}, extracted {extracted}, failed {failed}, "
-              "indexed {indexed}".format(**totals))
+        print(
+            "feeds ok {feeds_ok}, failed {feeds_failed} | entries {entries}, new {new}, "
+            "duplicate {duplicate}, extracted {extracted}, failed {failed}, "
+            "indexed {indexed}".format(**totals)
+        )
     all_failed = summary.feeds and totals["feeds_ok"] == 0
     return EXIT_FAILURE if all_failed else EXIT_OK
 
@@ -131,8 +134,12 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     if source.startswith(("http://", "https://")):
         with make_client(settings) as client:
             try:
-                response = fetch(client, source, max_bytes=settings.max_page_bytes,
-                                 allow_private=settings.allow_private_networks)
+                response = fetch(
+                    client,
+                    source,
+                    max_bytes=settings.max_page_bytes,
+                    allow_private=settings.allow_private_networks,
+                )
             except FetchError as exc:
                 raise NewsmonError(f"cannot fetch: {exc}") from None
         html, url = response.body, response.final_url
@@ -148,8 +155,10 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(data)
     else:
-        print(f"{article.title}\n{article.site} | {article.published_at} | "
-              f"{', '.join(article.authors)} | {article.language}\n\n{article.text}")
+        print(
+            f"{article.title}\n{article.site} | {article.published_at} | "
+            f"{', '.join(article.authors)} | {article.language}\n\n{article.text}"
+        )
     return EXIT_OK
 
 
@@ -197,8 +206,10 @@ def _cmd_es(args: argparse.Namespace) -> int:
             _print_json(status)
         else:
             state = f"running ({status['status']})" if status["running"] else "not running"
-            print(f"Elasticsearch {status['version']} at {status['url']}: {state}\n"
-                  f"  data: {status['data']}\n  log:  {status['log']}")
+            print(
+                f"Elasticsearch {status['version']} at {status['url']}: {state}\n"
+                f"  data: {status['data']}\n  log:  {status['log']}"
+            )
         return EXIT_OK if status["running"] else EXIT_FAILURE
     return EXIT_OK
 

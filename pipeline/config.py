@@ -195,7 +195,8 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(str(path), where, f"not valid YAML: {getattr(exc, 'problem', exc)}")
+        problem = getattr(exc, "problem", None) or exc
+        raise ConfigError(str(path), where, f"not valid YAML: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -214,6 +215,8 @@ def _reject_duplicate_ids(path: Path, key: str, items: list[Any]) -> None:
     for index, item in enumerate(items):
         if item.id in seen:
             raise ConfigError(
-                str(path), f"{key}[{index}].id", f"duplicate id {item.id!r} (also {key}[{seen[item.id]}])"
+                str(path),
+                f"{key}[{index}].id",
+                f"duplicate id {item.id!r} (also {key}[{seen[item.id]}])",
             )
         seen[item.id] = index

@@ -1,12 +1,12 @@
 """Exceptions raised by newsmon.
 
-    NewsmonError
-    ├── ConfigError          a config file is invalid (exit code 2)
-    ├── FetchError           an HTTP fetch failed
-    │   ├── TransientFetchError  worth retrying later (timeout, 5xx, 429, reset)
-    │   └── PermanentFetchError  will not get better by retrying (404, refused address, too big)
-    ├── FeedParseError       the bytes are not a feed we can read
-    └── SearchSyntaxError    the analyst's query does not parse
+NewsmonError
+├── ConfigError          a config file is invalid (exit code 2)
+├── FetchError           an HTTP fetch failed
+│   ├── TransientFetchError  worth retrying later (timeout, 5xx, 429, reset)
+│   └── PermanentFetchError  will not get better by retrying (404, refused address, too big)
+├── FeedParseError       the bytes are not a feed we can read
+└── SearchSyntaxError    the analyst's query does not parse
 """
 
 from __future__ import annotations

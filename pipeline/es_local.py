@@ -66,8 +66,10 @@ class LocalElasticsearch:
         for sub in ("data", "logs", "tmp"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         run_as = _prepare_user([self.home, self.state_dir]) if os.geteuid() == 0 else None
-        say(f"Starting Elasticsearch {self.settings.es_version} on {self.url} "
-            f"(Java: {java_home}{', user: ' + run_as if run_as else ''})")
+        say(
+            f"Starting Elasticsearch {self.settings.es_version} on {self.url} "
+            f"(Java: {java_home}{', user: ' + run_as if run_as else ''})"
+        )
         self._launch(java_home, run_as)
         self._wait_until_healthy()
         say(f"Elasticsearch is up at {self.url}; logs: {self.log_file}")
@@ -76,8 +78,10 @@ class LocalElasticsearch:
         pid = self._pid()
         if pid is None:
             running = self.health() is not None
-            say(f"No newsmon-started Elasticsearch on port {self.settings.es_port}"
-                + (" (something else answers there; not touching it)" if running else ""))
+            say(
+                f"No newsmon-started Elasticsearch on port {self.settings.es_port}"
+                + (" (something else answers there; not touching it)" if running else "")
+            )
             return
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 60
@@ -120,10 +124,17 @@ class LocalElasticsearch:
         archive = downloads / f"elasticsearch-{version}.zip"
         if not archive.exists():
             say(f"Fetching {ARTIFACT}:{version} with mvn ...")
-            _run([
-                "mvn", "-q", "-B", f"{DEPENDENCY_PLUGIN}:copy",
-                f"-Dartifact={ARTIFACT}:{version}:zip", f"-DoutputDirectory={downloads}",
-            ], cwd=downloads)
+            _run(
+                [
+                    "mvn",
+                    "-q",
+                    "-B",
+                    f"{DEPENDENCY_PLUGIN}:copy",
+                    f"-Dartifact={ARTIFACT}:{version}:zip",
+                    f"-DoutputDirectory={downloads}",
+                ],
+                cwd=downloads,
+            )
         say(f"Unpacking into {self.home} ...")
         with tempfile.TemporaryDirectory(dir=self.settings.cache_dir) as tmp:
             _unzip(archive, Path(tmp))
@@ -137,16 +148,27 @@ class LocalElasticsearch:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         }
         command = [
-            str(self.home / "bin" / "elasticsearch"), "-d", "-p", str(self.pid_file),
-            "-E", "cluster.name=newsmon",
-            "-E", "discovery.type=single-node",
-            "-E", "network.host=127.0.0.1",
-            "-E", f"http.port={self.settings.es_port}",
-            "-E", f"path.data={self.state_dir / 'data'}",
-            "-E", f"path.logs={self.state_dir / 'logs'}",
-            "-E", "xpack.security.enabled=false",
+            str(self.home / "bin" / "elasticsearch"),
+            "-d",
+            "-p",
+            str(self.pid_file),
+            "-E",
+            "cluster.name=newsmon",
+            "-E",
+            "discovery.type=single-node",
+            "-E",
+            "network.host=127.0.0.1",
+            "-E",
+            f"http.port={self.settings.es_port}",
+            "-E",
+            f"path.data={self.state_dir / 'data'}",
+            "-E",
+            f"path.logs={self.state_dir / 'logs'}",
+            "-E",
+            "xpack.security.enabled=false",
             # Small dev disks fill up; do not turn indices read-only because of it.
-            "-E", "cluster.routing.allocation.disk.threshold_enabled=false",
+            "-E",
+            "cluster.routing.allocation.disk.threshold_enabled=false",
         ]
         prefix = ["env", "-i", *(f"{k}={v}" for k, v in env.items())]
         if run_as:
@@ -154,8 +176,12 @@ class LocalElasticsearch:
         startup_log = self.state_dir / "logs" / "startup.log"
         with startup_log.open("ab") as out:
             process = subprocess.run(
-                [*prefix, *command], stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, cwd=self.state_dir, timeout=START_TIMEOUT_SECONDS,
+                [*prefix, *command],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.state_dir,
+                timeout=START_TIMEOUT_SECONDS,
             )
         if process.returncode != 0:
             raise NewsmonError(

@@ -27,8 +27,12 @@ def poll_feed(client: httpx.Client, feed: FeedConfig, settings: Settings) -> lis
         deadline_seconds=settings.http_timeout * 3,
     )
     body = gunzip_if_compressed(response.body, settings.max_feed_bytes)
-    entries = parse_feed(feed.id, body, base_url=response.final_url,
-                         content_type=response.headers.get("content-type"))
+    entries = parse_feed(
+        feed.id,
+        body,
+        base_url=response.final_url,
+        content_type=response.headers.get("content-type"),
+    )
     return entries[: settings.max_entries_per_feed]
 
 

@@ -10,6 +10,7 @@ indexed", which makes reruns idempotent.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from elasticsearch import ConnectionError as EsConnectionError
 from pipeline.config import MAPPINGS_DIR, Settings
 from pipeline.errors import NewsmonError
 from pipeline.models import FeedResult, TaggedArticle
+
+logger = logging.getLogger(__name__)
 
 INDEX_KINDS = ("articles", "feeds")
 MAPPING_VERSION = 1
@@ -66,7 +69,9 @@ def ensure_indices(es: Elasticsearch, settings: Settings) -> list[str]:
         concrete = f"{alias}-v{MAPPING_VERSION}"
         try:
             es.indices.create(
-                index=concrete, settings=body["settings"], mappings=body["mappings"],
+                index=concrete,
+                settings=body["settings"],
+                mappings=body["mappings"],
                 aliases={alias: {"is_write_index": True}},
             )
             created.append(concrete)
@@ -97,8 +102,12 @@ def index_articles(
 ) -> BulkResult:
     index = settings.index_name("articles")
     actions = (
-        {"_op_type": "create", "_index": index, "_id": item.article.id,
-         "_source": item.to_document()}
+        {
+            "_op_type": "create",
+            "_index": index,
+            "_id": item.article.id,
+            "_source": item.to_document(),
+        }
         for item in articles
     )
     result = BulkResult()
@@ -121,17 +130,25 @@ def record_feed_result(
     """Upsert the feed's health document in `news-feeds` (id = feed id)."""
     now = datetime.now(UTC).isoformat()
     doc: dict[str, Any] = {
-        "feed_id": result.feed_id, "url": url, "name": name, "last_attempt": now,
-        "last_status": "ok" if result.ok else "failed", "last_error": result.error,
-        "entries": result.entries, "new": result.new, "indexed": result.indexed,
+        "feed_id": result.feed_id,
+        "url": url,
+        "name": name,
+        "last_attempt": now,
+        "last_status": "ok" if result.ok else "failed",
+        "last_error": result.error,
+        "entries": result.entries,
+        "new": result.new,
+        "indexed": result.indexed,
     }
     if result.ok:
         doc["last_success"] = now
     try:
-        es.update(index=settings.index_name("feeds"), id=result.feed_id, doc=doc,
-                  doc_as_upsert=True)
-    except (ApiError, EsConnectionError):
-        pass  # health bookkeeping must never fail an ingest that otherwise worked
+        es.update(
+            index=settings.index_name("feeds"), id=result.feed_id, doc=doc, doc_as_upsert=True
+        )
+    except (ApiError, EsConnectionError) as exc:
+        # Health bookkeeping must never fail an ingest that otherwise worked.
+        logger.warning("could not record health of feed %s: %s", result.feed_id, exc)
 
 
 def refresh(es: Elasticsearch, settings: Settings) -> None:

@@ -49,9 +49,12 @@ def search(es: Elasticsearch, settings: Settings, query: str, size: int = 10) ->
             size=size,
             source_excludes=["text", "tags"],
             highlight={
-                "pre_tags": ["<em>"], "post_tags": ["</em>"],
-                "fields": {"title": {"number_of_fragments": 0},
-                           "text": {"fragment_size": 160, "number_of_fragments": 3}},
+                "pre_tags": ["<em>"],
+                "post_tags": ["</em>"],
+                "fields": {
+                    "title": {"number_of_fragments": 0},
+                    "text": {"fragment_size": 160, "number_of_fragments": 3},
+                },
             },
         )
     except BadRequestError as exc:

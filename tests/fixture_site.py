@@ -93,10 +93,16 @@ def write_config_dir(target: Path, base_url: str, feeds: dict[str, str]) -> Path
     repo_config = Path(__file__).resolve().parent.parent / "config"
     target.mkdir(parents=True, exist_ok=True)
     for name in ("topics.yaml", "alerts.yaml"):
-        (target / name).write_text((repo_config / name).read_text(encoding="utf-8"), encoding="utf-8")
+        (target / name).write_text(
+            (repo_config / name).read_text(encoding="utf-8"), encoding="utf-8"
+        )
     lines = ["feeds:"]
     for feed_id, path in feeds.items():
-        lines += [f"  - id: {feed_id}", f"    name: Fixture {feed_id}", f"    url: {base_url}{path}"]
+        lines += [
+            f"  - id: {feed_id}",
+            f"    name: Fixture {feed_id}",
+            f"    url: {base_url}{path}",
+        ]
     (target / "feeds.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return target
 

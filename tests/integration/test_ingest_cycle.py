@@ -45,7 +45,10 @@ def test_articles_have_expected_fields_and_tags(
 ) -> None:
     base = fixture_site.base_url
     putin = _doc(es, settings, base, "/articles/putin-ri-hi-yong.html")
-    assert putin["title"] == "Putin Strengthens Ties with North Korea Amid Missile Tests by Kim Jong Un"
+    assert (
+        putin["title"]
+        == "Putin Strengthens Ties with North Korea Amid Missile Tests by Kim Jong Un"
+    )
     assert putin["canonical_url"] == base + "/articles/putin-ri-hi-yong.html"
     assert "utm_source" in putin["url"]  # the link as the feed gave it
     assert putin["authors"] == ["Anna Petrova"]

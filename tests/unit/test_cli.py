@@ -1,0 +1,71 @@
+"""CLI commands that work without Elasticsearch, run as the real `newsmon` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ARTICLES = Path(__file__).resolve().parents[1] / "fixtures" / "site" / "articles"
+NEWSMON = str(Path(sys.executable).parent / "newsmon")
+
+
+def newsmon(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [NEWSMON, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
+
+
+def test_tag_reads_json_on_stdin_and_prints_tags_with_evidence() -> None:
+    article = {
+        "title": "Putin meets North Korean official",
+        "text": "Russia and North Korea deepen ties as Pyongyang sends troops.",
+    }
+    result = newsmon("tag", stdin=json.dumps(article))
+    assert result.returncode == 0, result.stderr
+    tags = json.loads(result.stdout)["tags"]
+    assert tags[0]["topic"] == "russia-dprk-relations"
+    assert tags[0]["evidence"][0] == {"term": "Putin", "field": "title", "start": 0, "end": 5}
+
+
+def test_tag_rejects_non_json_input() -> None:
+    result = newsmon("tag", stdin="not json")
+    assert result.returncode == 2 and "not JSON" in result.stderr
+
+
+def test_extract_html_file_as_json() -> None:
+    result = newsmon("extract", str(ARTICLES / "hwasong-launch.html"), "--json")
+    assert result.returncode == 0, result.stderr
+    article = json.loads(result.stdout)
+    assert article["title"] == "North Korea fires ballistic missile into East Sea, Seoul says"
+    assert article["authors"] == ["Lee Min-jun"] and article["language"] == "en"
+    assert "great article" not in article["text"]  # comments are not the article
+
+
+def test_extract_refuses_loopback_url_by_default() -> None:
+    result = newsmon("extract", "http://127.0.0.1:9/article")
+    assert result.returncode == 1 and "non-public address" in result.stderr
+
+
+def test_invalid_config_exits_2_with_file_key_and_problem(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds:\n  - id: x\n    name: X\n    url: gopher://x\n")
+    result = newsmon("config", NEWSMON_CONFIG_DIR=str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"newsmon: config error: {tmp_path / 'feeds.yaml'}: feeds[0] (x).url: "
+        "Value error, must be an http:// or https:// URL"
+    )
+
+
+def test_config_summary_json() -> None:
+    result = newsmon("config", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["feeds"] >= 15 and summary["index_prefix"] == "news-"
