@@ -34,7 +34,8 @@ def extract_article(html: bytes | str, url: str, entry: FeedEntry | None = None)
     if len(text) < MIN_TEXT_CHARS:
         return None
     title = (data.get("title") or (entry.title if entry else "") or "").strip()
-    published = _parse_date(data.get("date")) or (entry.published if entry else None)
+    # A feed's timestamp is usually more precise than the page's (often a bare date).
+    published = (entry.published if entry else None) or _parse_date(data.get("date"))
     return Article(
         id=article_id(url),
         url=url,

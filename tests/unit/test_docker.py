@@ -1,0 +1,63 @@
+"""docker/ cannot be run here (no Docker engine); check it parses and keeps its promises."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((REPO / "docker" / "compose.yaml").read_text())
+AIRFLOW_SERVICES = [
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+]
+
+
+def _readme_production_section() -> str:
+    readme = (REPO / "README.md").read_text()
+    return readme.split("## Production (docker/)", 1)[1].split("\n## ", 1)[0]
+
+
+def test_compose_has_every_service_the_readme_names() -> None:
+    services = set(COMPOSE["services"])
+    assert {"elasticsearch", "kibana", "postgres", "airflow-init", *AIRFLOW_SERVICES} <= services
+    section = _readme_production_section()
+    for name in re.findall(r"`(airflow-[a-z-]+)`", section):
+        assert name in services, name
+
+
+def test_airflow_services_are_built_from_the_project_dockerfile() -> None:
+    for name in AIRFLOW_SERVICES:
+        service = COMPOSE["services"][name]
+        assert service["build"]["dockerfile"] == "docker/Dockerfile"
+        assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert "postgresql" in service["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert COMPOSE["services"]["airflow-apiserver"]["command"] == ["api-server"]
+
+
+def test_compose_uses_the_variables_the_readme_promises() -> None:
+    promised = set(re.findall(r"NEWSMON_[A-Z_]+", _readme_production_section()))
+    assert {"NEWSMON_ES_URL", "NEWSMON_INDEX_PREFIX", "NEWSMON_CONFIG_DIR"} <= promised
+    for name in AIRFLOW_SERVICES:
+        assert promised <= set(COMPOSE["services"][name]["environment"]), name
+    assert COMPOSE["services"]["airflow-scheduler"]["environment"]["NEWSMON_ES_URL"] == (
+        "http://elasticsearch:9200"
+    )
+
+
+def test_elasticsearch_image_matches_the_client_major() -> None:
+    image = COMPOSE["services"]["elasticsearch"]["image"]
+    assert image.startswith("docker.elastic.co/elasticsearch/elasticsearch:9.")
+
+
+def test_dockerfile_copies_paths_that_exist() -> None:
+    dockerfile = (REPO / "docker" / "Dockerfile").read_text()
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (REPO / source).exists(), source
+    assert "requirements.lock" in dockerfile
