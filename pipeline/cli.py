@@ -127,7 +127,7 @@ def _terminal_highlight(fragment: str) -> str:
 def _cmd_extract(args: argparse.Namespace) -> int:
     from pipeline.dedup import fingerprint
     from pipeline.download import fetch, make_client
-    from pipeline.extract import extract_article
+    from pipeline.extract import extract
 
     settings = config.load_settings()
     source: str = args.source
@@ -148,16 +148,19 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise NewsmonError(f"{source}: no such file")
         html, url = path.read_bytes(), path.resolve().as_uri()
-    article = extract_article(html, url)
-    if article is None:
-        raise NewsmonError(f"{source}: no article text found")
-    data = asdict(fingerprint(article))
+    extraction = extract(html, url)
+    if extraction.article is None:
+        raise NewsmonError(f"{source}: {extraction.problem}")
+    article = fingerprint(extraction.article)
     if args.json:
+        data = asdict(article)
+        data["fingerprint"] = {"content_hash": data["fingerprint"]["content_hash"]}
         _print_json(data)
     else:
         print(
             f"{article.title}\n{article.site} | {article.published_at} | "
-            f"{', '.join(article.authors)} | {article.language}\n\n{article.text}"
+            f"{', '.join(article.authors)} | {article.language} | text: {article.text_source}"
+            f"\n\n{article.text}"
         )
     return EXIT_OK
 

@@ -1,14 +1,55 @@
-"""Dedup stage: exact duplicates by canonical-URL id (pipeline.urls) and by body hash."""
+"""Dedup stage: exact and near-duplicate detection, story clusters.
+
+- Exact: the article id is the hash of its canonical URL (pipeline.urls), and
+  `content_hash` catches the same body under two URLs.
+- Near-duplicate: a MinHash signature of the body's word 3-shingles, cut into
+  LSH bands stored as a keyword field (`lsh_bands`). Candidates are looked up in
+  Elasticsearch itself, so clustering works across runs, processes and Airflow
+  workers, then verified on the estimated Jaccard similarity and containment
+  (a truncated copy is contained in the original).
+
+A duplicate gets `duplicate_of` (the most similar indexed article) and that
+article's `cluster_id`; an article with no duplicate starts its own cluster
+(`cluster_id` = its own id), so the cluster id is the first article indexed.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import re
+from dataclasses import dataclass
+from typing import Any
 
-from pipeline.models import Article
+import numpy as np
+from datasketch import MinHash
+from elasticsearch import Elasticsearch
+
+from pipeline.config import Settings
+from pipeline.models import Article, Fingerprint
+
+NUM_PERM = 120
+ROWS_PER_BAND = 3  # 40 bands: pairs with Jaccard 0.4 become candidates 93% of the time
+SHINGLE_WORDS = 3
+MIN_JACCARD = 0.5
+MIN_CONTAINMENT = 0.7
+MIN_SHINGLES = 20  # below this a text is too short to call a near-duplicate
+MAX_CANDIDATES = 10
 
 _WORDS = re.compile(r"\w+", re.UNICODE)
+# Signatures are stored in the index: the scheme and seed must never change silently.
+MINHASH_SCHEME = "affine32"
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1, scheme=MINHASH_SCHEME)
+ORIGINAL_SOURCE_PATTERNS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\boriginal(?:ly)?\s+(?:source|published\s+(?:by|on|in|at)|appeared\s+(?:on|in|at))"
+        r"\s*:?\s*(?P<source>[\w][\w.&' -]{1,60}?)\s*(?:[.,;)\n]|$)",
+        r"\((?:re)?published\s+(?:from|by)\s+(?P<source>[\w.-]{3,60}?)\)",
+        r"\b(?:first|originally)\s+(?:published|appeared)\s+(?:on|in|by)\s+"
+        r"(?P<source>[\w][\w.&' -]{1,60}?)\s*(?:[.,;)\n]|$)",
+    )
+]
 
 
 def content_hash(text: str) -> str:
@@ -18,5 +59,146 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
+def make_fingerprint(text: str) -> Fingerprint:
+    words = _WORDS.findall(text.lower())
+    grams = {
+        " ".join(words[i : i + SHINGLE_WORDS]).encode()
+        for i in range(max(1, len(words) - SHINGLE_WORDS + 1))
+    }
+    minhash = MinHash(
+        num_perm=NUM_PERM, seed=1, permutations=_TEMPLATE.permutations, scheme=MINHASH_SCHEME
+    )
+    minhash.update_batch(list(grams))
+    values = tuple(int(v) for v in minhash.hashvalues)
+    bands = tuple(
+        f"{band}-{_band_hash(values[start : start + ROWS_PER_BAND])}"
+        for band, start in enumerate(range(0, NUM_PERM, ROWS_PER_BAND))
+    )
+    return Fingerprint(content_hash(text), values, bands, len(grams) if words else 0)
+
+
+def _band_hash(values: tuple[int, ...]) -> str:
+    data = b"".join(v.to_bytes(4, "little") for v in values)
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, float]:
+    """Estimated (Jaccard, containment of the smaller in the larger) of two bodies."""
+    jaccard = float(np.mean(np.asarray(a.minhash) == np.asarray(b.minhash)))
+    smaller = min(a.shingle_count, b.shingle_count)
+    if not smaller:
+        return jaccard, 0.0
+    containment = jaccard * (a.shingle_count + b.shingle_count) / ((1 + jaccard) * smaller)
+    return jaccard, min(containment, 1.0)
+
+
+def is_near_duplicate(a: Fingerprint, b: Fingerprint) -> bool:
+    if a.content_hash == b.content_hash:
+        return True
+    if min(a.shingle_count, b.shingle_count) < MIN_SHINGLES:
+        return False
+    jaccard, containment = similarity(a, b)
+    return jaccard >= MIN_JACCARD or containment >= MIN_CONTAINMENT
+
+
+def original_source(text: str) -> str | None:
+    """The outlet a page credits as the original ("Original Source: Yonhap")."""
+    for pattern in ORIGINAL_SOURCE_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return match.group("source").strip(" .'")
+    return None
+
+
 def fingerprint(article: Article) -> Article:
-    return dataclasses.replace(article, content_hash=content_hash(article.text))
+    return dataclasses.replace(
+        article,
+        fingerprint=make_fingerprint(article.text),
+        original_source=article.original_source or original_source(article.text),
+    )
+
+
+@dataclass(frozen=True)
+class _Known:
+    id: str
+    cluster_id: str
+    fingerprint: Fingerprint
+
+
+def assign_clusters(
+    es: Elasticsearch, settings: Settings, articles: list[Article]
+) -> list[Article]:
+    """Link each article to the most similar earlier article (in the index or earlier in this
+    batch). One _msearch looks up the candidates of the whole batch."""
+    articles = [a if a.fingerprint else fingerprint(a) for a in articles]
+    indexed = _indexed_candidates(es, settings, articles)
+    batch: list[_Known] = []
+    clustered = []
+    for article, candidates in zip(articles, indexed, strict=True):
+        fp = article.fingerprint
+        assert fp is not None
+        pool = candidates + [k for k in batch if set(fp.bands) & set(k.fingerprint.bands)]
+        match = _best_match(fp, pool)
+        cluster_id = match.cluster_id if match else article.id
+        article = dataclasses.replace(
+            article, cluster_id=cluster_id, duplicate_of=match.id if match else None
+        )
+        batch.append(_Known(article.id, cluster_id, fp))
+        clustered.append(article)
+    return clustered
+
+
+def _best_match(fp: Fingerprint, pool: list[_Known]) -> _Known | None:
+    best, best_score = None, 0.0
+    for known in pool:
+        if is_near_duplicate(fp, known.fingerprint):
+            score = sum(similarity(fp, known.fingerprint))
+            if known.fingerprint.content_hash == fp.content_hash:
+                score = 3.0
+            if score > best_score:
+                best, best_score = known, score
+    return best
+
+
+def _indexed_candidates(
+    es: Elasticsearch, settings: Settings, articles: list[Article]
+) -> list[list[_Known]]:
+    if not articles:
+        return []
+    index = settings.index_name("articles")
+    searches: list[dict[str, Any]] = []
+    for article in articles:
+        assert article.fingerprint is not None
+        searches.append({"index": index})
+        searches.append(
+            {
+                "size": MAX_CANDIDATES,
+                "query": {
+                    "bool": {
+                        "should": [
+                            {"terms": {"lsh_bands": list(article.fingerprint.bands)}},
+                            {"term": {"content_hash": article.fingerprint.content_hash}},
+                        ],
+                        "must_not": [{"ids": {"values": [article.id]}}],
+                    }
+                },
+                "_source": ["cluster_id", "content_hash", "minhash", "shingle_count", "lsh_bands"],
+            }
+        )
+    response = es.msearch(searches=searches)
+    results = []
+    for item in response["responses"]:
+        hits = item.get("hits", {}).get("hits", []) if "error" not in item else []
+        results.append([_known(hit) for hit in hits if hit["_source"].get("minhash")])
+    return results
+
+
+def _known(hit: dict[str, Any]) -> _Known:
+    source = hit["_source"]
+    fp = Fingerprint(
+        content_hash=source.get("content_hash", ""),
+        minhash=tuple(source["minhash"]),
+        bands=tuple(source.get("lsh_bands", [])),
+        shingle_count=int(source.get("shingle_count", 0)),
+    )
+    return _Known(hit["_id"], source.get("cluster_id") or hit["_id"], fp)

@@ -15,13 +15,13 @@ import httpx
 from elasticsearch import Elasticsearch
 
 from pipeline import config, index
-from pipeline.dedup import fingerprint
+from pipeline.dedup import assign_clusters
 from pipeline.download import make_client
 from pipeline.errors import ConfigError, FeedParseError, FetchError, TransientFetchError
-from pipeline.extract import extract_article
+from pipeline.extract import extract
 from pipeline.feeds import poll_feed
 from pipeline.fetch import fetch_page
-from pipeline.models import FeedEntry, FeedResult, RunSummary, TaggedArticle
+from pipeline.models import Article, FeedEntry, FeedResult, RunSummary, TaggedArticle
 from pipeline.tagging import Tagger
 from pipeline.urls import article_id
 
@@ -64,10 +64,16 @@ def ingest_feed(
     new_entries = [e for e in entries if article_id(e.url) not in known]
     result.new = len(new_entries)
     result.duplicate = len(entries) - len(new_entries)
-    articles = [a for a in (_process_entry(ctx, entry, result) for entry in new_entries) if a]
-    result.extracted = len(articles)
+    extracted = [a for a in (_fetch_and_extract(ctx, e, result) for e in new_entries) if a]
+    result.extracted = len(extracted)
+    now = datetime.now(UTC)
+    articles = [
+        TaggedArticle(article, ctx.tagger.tag(article.title, article.text), fetched_at=now)
+        for article in assign_clusters(ctx.es, ctx.settings, extracted)
+    ]
     bulk = index.index_articles(ctx.es, ctx.settings, articles)
     result.indexed = bulk.created
+    result.near_duplicate = sum(1 for item in articles if item.article.duplicate_of)
     result.duplicate += bulk.duplicates
     result.failed += len(bulk.errors)
     result.failures.extend(bulk.errors)
@@ -75,23 +81,18 @@ def ingest_feed(
     return result
 
 
-def _process_entry(
-    ctx: IngestContext, entry: FeedEntry, result: FeedResult
-) -> TaggedArticle | None:
+def _fetch_and_extract(ctx: IngestContext, entry: FeedEntry, result: FeedResult) -> Article | None:
     try:
         page = fetch_page(ctx.http, entry, ctx.settings)
     except FetchError as exc:
         result.failed += 1
         result.failures.append(str(exc))
         return None
-    article = extract_article(page.body, entry.url, entry)
-    if article is None:
+    extraction = extract(page.body, entry.url, entry)
+    if extraction.article is None:
         result.failed += 1
-        result.failures.append(f"{entry.url}: no article text found")
-        return None
-    article = fingerprint(article)
-    tags = ctx.tagger.tag(article.title, article.text)
-    return TaggedArticle(article=article, tags=tags, fetched_at=datetime.now(UTC))
+        result.failures.append(f"{entry.url}: {extraction.problem}")
+    return extraction.article
 
 
 def run_cycle(

@@ -27,6 +27,16 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Fingerprint:
+    """What the dedup stage compares: body hash, MinHash signature and its LSH bands."""
+
+    content_hash: str
+    minhash: tuple[int, ...]
+    bands: tuple[str, ...]
+    shingle_count: int
+
+
+@dataclass(frozen=True)
 class Article:
     id: str
     url: str
@@ -38,7 +48,13 @@ class Article:
     language: str | None
     site: str | None
     feed_id: str | None = None
-    content_hash: str = ""  # set by the dedup stage
+    top_image: str | None = None
+    text_source: str = "trafilatura"  # which extractor produced the text (see extract)
+    # Set by the dedup stage:
+    fingerprint: Fingerprint | None = None
+    cluster_id: str = ""  # id of the first article of its story cluster ("" = not clustered)
+    duplicate_of: str | None = None  # the indexed article this one copies
+    original_source: str | None = None  # outlet the page credits as the original
 
 
 @dataclass(frozen=True)
@@ -68,11 +84,16 @@ class TaggedArticle:
         """The Elasticsearch document (see config/elasticsearch/articles.json)."""
         doc = asdict(self.article)
         doc.pop("id")
+        fp = doc.pop("fingerprint") or {}
+        doc["content_hash"] = fp.get("content_hash")
+        doc["minhash"] = list(fp.get("minhash", ()))
+        doc["lsh_bands"] = list(fp.get("bands", ()))
+        doc["shingle_count"] = fp.get("shingle_count", 0)
         doc["published_at"] = _iso(self.article.published_at)
         doc["fetched_at"] = _iso(self.fetched_at)
         doc["topics"] = [tag.topic for tag in self.tags]
         doc["tags"] = [asdict(tag) for tag in self.tags]
-        doc["cluster_id"] = self.article.id
+        doc["cluster_id"] = self.article.cluster_id or self.article.id
         return doc
 
 
@@ -93,6 +114,7 @@ class FeedResult:
     extracted: int = 0
     failed: int = 0
     indexed: int = 0
+    near_duplicate: int = 0  # indexed into an existing story cluster
     failures: list[str] = field(default_factory=list)
 
 
@@ -100,7 +122,7 @@ class FeedResult:
 class RunSummary:
     feeds: list[FeedResult]
 
-    COUNTERS = ("entries", "new", "duplicate", "extracted", "failed", "indexed")
+    COUNTERS = ("entries", "new", "duplicate", "extracted", "failed", "indexed", "near_duplicate")
 
     def totals(self) -> dict[str, int]:
         totals = {

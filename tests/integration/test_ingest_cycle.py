@@ -34,6 +34,7 @@ def test_first_run_counts(first_run: RunSummary) -> None:
         "extracted": 4,
         "failed": 1,  # the 404 page
         "indexed": 4,
+        "near_duplicate": 0,
     }
     failed = {f.feed_id: f.error or "" for f in first_run.feeds if not f.ok}
     assert "not a readable feed" in failed["fixture-not-a-feed"]
