@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="full-text search of indexed articles")
     search.add_argument("query", help='analyst syntax: AND/OR/NOT, "phrases", title:word')
     search.add_argument("--size", type=int, default=10)
+    search.add_argument(
+        "--all-copies",
+        action="store_true",
+        help="list every copy instead of one hit per story cluster",
+    )
     search.set_defaults(handler=_cmd_search)
 
     extract = commands.add_parser("extract", help="extract one article from a URL or HTML file")
@@ -101,7 +106,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     settings = config.load_settings()
     es = make_es_client(settings)
     check_reachable(es, settings)
-    hits = search(es, settings, args.query, size=args.size)
+    hits = search(es, settings, args.query, size=args.size, collapse=not args.all_copies)
     if args.json:
         _print_json({"query": args.query, "hits": [asdict(hit) for hit in hits]})
         return EXIT_OK
@@ -113,6 +118,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
         print(f"    {hit.url}")
         if hit.topics:
             print(f"    topics: {', '.join(hit.topics)}")
+        if hit.copies > 1:
+            print(f"    {hit.copies} copies of this story: {' '.join(hit.copy_urls)}")
         for fragment in hit.highlights[:3]:
             print(f"    … {_terminal_highlight(fragment)} …")
     return EXIT_OK

@@ -164,6 +164,7 @@ def _article(
     data: dict[str, str | None], text: str, source: str, url: str, entry: FeedEntry | None
 ) -> Article:
     title = (data.get("title") or (entry.title if entry else "") or "").strip()
+    text = _without_leading_title(text, title)
     # A feed's timestamp is usually more precise than the page's (often a bare date).
     published = (entry.published if entry else None) or _parse_date(data.get("date"))
     return Article(
@@ -183,6 +184,13 @@ def _article(
         top_image=data.get("image"),
         text_source=source,
     )
+
+
+def _without_leading_title(text: str, title: str) -> str:
+    """The headline is stored as `title`; a copy of it as the body's first line is dropped."""
+    first, _, rest = text.partition("\n")
+    same = " ".join(first.split()).casefold() == " ".join(title.split()).casefold()
+    return rest if same and rest.strip() else text
 
 
 def _canonical(url: str, declared: str | None) -> str:

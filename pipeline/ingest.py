@@ -73,6 +73,10 @@ def ingest_feed(
     ]
     bulk = index.index_articles(ctx.es, ctx.settings, articles)
     result.indexed = bulk.created
+    if bulk.created:
+        # Make the new articles searchable now: near-duplicate lookups of the next feed
+        # (in this process or another worker) search for them.
+        index.refresh(ctx.es, ctx.settings)
     result.near_duplicate = sum(1 for item in articles if item.article.duplicate_of)
     result.duplicate += bulk.duplicates
     result.failed += len(bulk.errors)
@@ -109,7 +113,6 @@ def run_cycle(
             results.append(result)
             if progress:
                 progress(result)
-        index.refresh(ctx.es, settings)
     finally:
         ctx.close()
     return RunSummary(feeds=results)

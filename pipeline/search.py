@@ -24,6 +24,9 @@ class Hit:
     published_at: str | None
     topics: list[str]
     highlights: list[str]
+    cluster_id: str
+    copies: int  # articles in the story cluster (1 = no other copy)
+    copy_urls: list[str]
 
 
 def build_query(query: str) -> dict[str, Any]:
@@ -38,7 +41,10 @@ def build_query(query: str) -> dict[str, Any]:
     }
 
 
-def search(es: Elasticsearch, settings: Settings, query: str, size: int = 10) -> list[Hit]:
+def search(
+    es: Elasticsearch, settings: Settings, query: str, size: int = 10, collapse: bool = True
+) -> list[Hit]:
+    """Ranked hits; by default one hit per story cluster (its best-matching copy)."""
     if not query.strip():
         raise SearchSyntaxError("empty query")
     size = max(1, min(size, MAX_PAGE_SIZE))
@@ -47,7 +53,8 @@ def search(es: Elasticsearch, settings: Settings, query: str, size: int = 10) ->
             index=settings.index_name("articles"),
             query=build_query(query),
             size=size,
-            source_excludes=["text", "tags"],
+            source_excludes=["text", "tags", "minhash", "lsh_bands"],
+            collapse=_COLLAPSE if collapse else None,
             highlight={
                 "pre_tags": ["<em>"],
                 "post_tags": ["</em>"],
@@ -62,9 +69,21 @@ def search(es: Elasticsearch, settings: Settings, query: str, size: int = 10) ->
     return [_hit(raw) for raw in response["hits"]["hits"]]
 
 
+_COLLAPSE = {
+    "field": "cluster_id",
+    "inner_hits": {
+        "name": "copies",
+        "size": 5,
+        "_source": ["url"],
+        "sort": [{"published_at": "asc"}],
+    },
+}
+
+
 def _hit(raw: dict[str, Any]) -> Hit:
     source = raw["_source"]
     highlight = raw.get("highlight", {})
+    copies = raw.get("inner_hits", {}).get("copies", {}).get("hits", {})
     return Hit(
         id=raw["_id"],
         score=float(raw.get("_score") or 0.0),
@@ -74,6 +93,9 @@ def _hit(raw: dict[str, Any]) -> Hit:
         published_at=source.get("published_at"),
         topics=source.get("topics", []),
         highlights=highlight.get("title", []) + highlight.get("text", []),
+        cluster_id=source.get("cluster_id") or raw["_id"],
+        copies=int(copies.get("total", {}).get("value", 1)),
+        copy_urls=[copy["_source"]["url"] for copy in copies.get("hits", [])],
     )
 
 

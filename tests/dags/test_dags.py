@@ -80,7 +80,7 @@ def test_news_ingest_dag_test_indexes_fixture_articles(
         states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
         assert states["publish_new_articles"] == "success"
         es.indices.refresh(index=settings.index_name("articles"))
-        assert es.count(index=settings.index_name("articles"))["count"] == 4
+        assert es.count(index=settings.index_name("articles"))["count"] == 5
         broken = es.get(index=settings.index_name("feeds"), id="fixture-not-a-feed")["_source"]
         assert broken["last_status"] == "failed"
     finally:

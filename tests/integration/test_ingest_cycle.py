@@ -28,14 +28,17 @@ def test_first_run_counts(first_run: RunSummary) -> None:
     assert first_run.totals() == {
         "feeds_ok": 2,
         "feeds_failed": 2,
-        "entries": 6,  # 4 linked items in the RSS feed, 2 in the Atom feed
-        "new": 5,
-        "duplicate": 1,  # the Atom feed carries the RSS feed's first story again
-        "extracted": 4,
-        "failed": 1,  # the 404 page
-        "indexed": 4,
-        "near_duplicate": 0,
+        "entries": 8,  # 5 linked items in the RSS feed, 3 in the Atom feed
+        "new": 7,
+        "duplicate": 1,  # the Atom feed links the RSS feed's first story again
+        "extracted": 5,
+        "failed": 2,  # the 404 page and the paywalled one
+        "indexed": 5,
+        "near_duplicate": 1,  # the syndicated copy of the first story
     }
+    world = next(f for f in first_run.feeds if f.feed_id == "fixture-world")
+    assert any(f.endswith("missing.html: HTTP 404") for f in world.failures)
+    assert any(f.endswith("paywalled.html: paywalled") for f in world.failures)
     failed = {f.feed_id: f.error or "" for f in first_run.feeds if not f.ok}
     assert "not a readable feed" in failed["fixture-not-a-feed"]
     assert "too slow" in failed["fixture-slow"] or "timed out" in failed["fixture-slow"]
@@ -94,9 +97,9 @@ def test_second_run_adds_nothing_and_fetches_no_page_again(
     second = run_cycle(settings, ["fixture-world", "fixture-korea"])
     totals = second.totals()
     assert totals["indexed"] == 0
-    assert totals["new"] == 1  # only the 404 page, which is retried
-    assert totals["duplicate"] == 5
-    assert es.count(index=settings.index_name("articles"))["count"] == count_before == 4
+    assert totals["new"] == 2  # only the 404 and paywalled pages, which are retried
+    assert totals["duplicate"] == 6
+    assert es.count(index=settings.index_name("articles"))["count"] == count_before == 5
     assert fixture_site.requests["/articles/putin-ri-hi-yong.html"] == page_fetches
 
 
@@ -104,9 +107,8 @@ def test_search_phrase_with_highlight(
     first_run: RunSummary, es: Elasticsearch, settings: Settings
 ) -> None:
     hits = search(es, settings, '"Ri Hi Yong"')
-    assert [h.title for h in hits] == [
-        "Putin Strengthens Ties with North Korea Amid Missile Tests by Kim Jong Un"
-    ]
+    assert len(hits) == 1  # the syndicated copy is collapsed into its story
+    assert hits[0].copies == 2
     marked = " ".join(hits[0].highlights)
     assert "<em>Ri Hi Yong</em>" in marked or "<em>Ri</em> <em>Hi</em> <em>Yong</em>" in marked
 
@@ -114,14 +116,15 @@ def test_search_phrase_with_highlight(
 def test_search_boolean_operators(
     first_run: RunSummary, es: Elasticsearch, settings: Settings
 ) -> None:
-    both = search(es, settings, "cruise missile AND Moscow")
-    assert [h.title for h in both][:1] == [
-        "Putin Strengthens Ties with North Korea Amid Missile Tests by Kim Jong Un"
-    ]
+    both = search(es, settings, "cruise missile AND Moscow", collapse=False)
+    assert {h.title for h in both} == {
+        "Putin Strengthens Ties with North Korea Amid Missile Tests by Kim Jong Un",
+        "Kremlin hosts North Korean party secretary after cruise missile test",
+    }
     missile_not_moscow = search(es, settings, "missile NOT Moscow")
     titles = {h.title for h in missile_not_moscow}
     assert "North Korea fires ballistic missile into East Sea, Seoul says" in titles
-    assert all("Putin" not in t for t in titles)
+    assert all("Putin" not in t and "Kremlin" not in t for t in titles)
     either = {h.title for h in search(es, settings, "yuan OR mayoral")}
     assert len(either) == 2
 
@@ -131,3 +134,22 @@ def test_malformed_query_gives_clear_error(
 ) -> None:
     with pytest.raises(SearchSyntaxError, match="cannot parse query"):
         search(es, settings, '"unclosed phrase AND (')
+
+
+def test_syndicated_copy_joins_the_original_story_cluster(
+    first_run: RunSummary, es: Elasticsearch, settings: Settings, fixture_site: FixtureSite
+) -> None:
+    base = fixture_site.base_url
+    original_id = article_id(base + "/articles/putin-ri-hi-yong.html")
+    original = _doc(es, settings, base, "/articles/putin-ri-hi-yong.html")
+    copy = _doc(es, settings, base, "/articles/syndicated-putin-copy.html")
+    assert original["cluster_id"] == original_id and original["duplicate_of"] is None
+    assert copy["cluster_id"] == original_id and copy["duplicate_of"] == original_id
+    assert copy["original_source"] == "Hindustan Times"
+    assert copy["site"] == "Daily Fixture Herald"
+    assert "newsletter" not in copy["text"]
+    others = [
+        _doc(es, settings, base, f"/articles/{name}.html")
+        for name in ("hwasong-launch", "russia-china-trade", "seoul-election")
+    ]
+    assert all(doc["cluster_id"] != original_id and doc["duplicate_of"] is None for doc in others)

@@ -24,6 +24,7 @@ def test_rss_entries_with_relative_links_and_dates() -> None:
         f"{BASE}/articles/hwasong-launch.html",  # relative link resolved
         f"{BASE}/articles/russia-china-trade.html",
         f"{BASE}/articles/missing.html",
+        f"{BASE}/articles/paywalled.html",
     ]  # the entry without a link is dropped
     first = entries[0]
     assert first.feed_id == "world" and first.guid == "fixture-1"
@@ -35,7 +36,7 @@ def test_rss_entries_with_relative_links_and_dates() -> None:
 
 def test_atom_entries() -> None:
     entries = parse_feed("korea", _feed("korea.atom"), base_url=f"{BASE}/feeds/korea.atom")
-    assert len(entries) == 2
+    assert len(entries) == 3
     assert entries[0].title.startswith("South Korea's ruling party")
     assert entries[0].published is not None
 
@@ -53,7 +54,7 @@ def test_duplicate_links_in_one_feed_are_collapsed() -> None:
 
 def test_gzipped_feed_body_parses_after_unpacking() -> None:
     body = gunzip_if_compressed(gzip.compress(_feed("world.rss")), 1_000_000)
-    assert len(parse_feed("world", body, base_url=BASE)) == 4
+    assert len(parse_feed("world", body, base_url=BASE)) == 5
 
 
 def test_javascript_links_are_dropped() -> None:
