@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -30,6 +29,7 @@ import py3langid
 import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.readability_lxml import Document as ReadabilityDocument
+from trafilatura.settings import set_date_params
 from trafilatura.utils import load_html
 
 from pipeline.models import Article, FeedEntry
@@ -69,6 +69,9 @@ def extract(html: bytes | str, url: str, entry: FeedEntry | None = None) -> Extr
         with_metadata=True,
         fast=True,
         include_comments=False,
+        # Dates from meta tags and structured data only: the feed's timestamp is preferred
+        # anyway, and the extensive search in the text costs a quarter of the extraction.
+        date_extraction_params=set_date_params(extensive=False),
     )
     data = json.loads(raw) if raw else _metadata_only(tree, url)
     text, source = reconcile(data.get("text") or "", readability_text(tree))
@@ -86,14 +89,12 @@ def reconcile(main: str, reference: str) -> tuple[str, str]:
     """Trim the main text's edges to the span the reference extraction confirms."""
     if not main.strip():
         return reference, "readability"
-    reference_shingles = shingles(reference)
-    if not reference_shingles or _coverage(reference, shingles(main)) < AGREEMENT_MIN:
+    reference_shingles = _shingle_set(reference)
+    if not reference_shingles or _coverage(reference, _shingle_set(main)) < AGREEMENT_MIN:
         return main, "trafilatura"
     lines = main.split("\n")
     confirmed = [
-        i
-        for i, line in enumerate(lines)
-        if _coverage(line, reference_shingles, default=0.0) >= LINE_CONFIRMED
+        i for i, line in enumerate(lines) if _coverage(line, reference_shingles) >= LINE_CONFIRMED
     ]
     if not confirmed:
         return main, "trafilatura"
@@ -119,21 +120,22 @@ def readability_text(tree: HtmlElement) -> str:
 
 
 def detect_language(text: str) -> str | None:
-    """Offline language id (py3langid) on the first few thousand characters."""
-    sample = text[:4000].strip()
+    """Offline language id (py3langid) on the first thousand characters."""
+    sample = text[:1000].strip()  # plenty for language id, and 4x cheaper than 4000
     if not sample:
         return None
     language, _score = py3langid.classify(sample)
     return str(language)
 
 
-def _coverage(text: str, reference: Counter[tuple[str, ...]], default: float = 0.0) -> float:
-    """Share of `text`'s shingles that also occur in `reference`."""
-    own = shingles(text)
-    total = sum(own.values())
-    if not total:
-        return default
-    return sum((own & reference).values()) / total
+def _shingle_set(text: str) -> set[tuple[str, ...]]:
+    return set(shingles(text))
+
+
+def _coverage(text: str, reference: set[tuple[str, ...]]) -> float:
+    """Share of `text`'s distinct shingles that also occur in `reference` (0 when it has none)."""
+    own = _shingle_set(text)
+    return len(own & reference) / len(own) if own else 0.0
 
 
 def _metadata_only(tree: HtmlElement, url: str) -> dict[str, str | None]:

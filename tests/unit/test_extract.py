@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.extract import detect_language, extract_article
+from pipeline.extract import detect_language, extract, extract_article, reconcile
+from pipeline.models import FeedEntry
 
 ARTICLES = Path(__file__).resolve().parents[1] / "fixtures" / "site" / "articles"
 URL = "https://news.example/articles/putin-ri-hi-yong.html?utm_source=rss"
@@ -36,3 +37,40 @@ def test_language_detection_is_offline() -> None:
         detect_language("북한이 동해상으로 탄도미사일을 발사했다고 합동참모본부가 밝혔다.") == "ko"
     )
     assert detect_language("   ") is None
+
+
+def test_reconcile_trims_unconfirmed_tail() -> None:
+    story = "\n".join(
+        f"Paragraph {i} of the story says something about the talks in Moscow." for i in range(8)
+    )
+    junk = "Related: Ten photos of Pyongyang\nComments (3)\nanon: first"
+    text, source = reconcile(f"{story}\n{junk}", story)
+    assert text == story and source == "trafilatura+readability"
+
+
+def test_reconcile_keeps_main_text_when_the_extractors_disagree() -> None:
+    main = "\n".join(f"Line {i} of the real article about the missile launch." for i in range(8))
+    other = "Completely different text from a sidebar with enough words to make shingles."
+    assert reconcile(main, other) == (main, "trafilatura")
+    assert reconcile("", other) == (other, "readability")
+
+
+def test_paywalled_page_is_recorded_not_indexed() -> None:
+    result = extract((ARTICLES / "paywalled.html").read_bytes(), "https://news.example/p")
+    assert result.article is None and result.problem == "paywalled"
+
+
+def test_feed_summary_is_the_last_fallback() -> None:
+    summary = (
+        "<p>" + "Pyongyang's munitions plants run day and night, officials said. " * 5 + "</p>"
+    )
+    entry = FeedEntry("f", "https://news.example/p", "Inside the factories", summary, None, "g")
+    result = extract((ARTICLES / "paywalled.html").read_bytes(), entry.url, entry)
+    assert result.article is not None and result.article.text_source == "feed"
+    assert "<p>" not in result.article.text and result.problem == "paywalled"
+
+
+def test_headline_is_not_repeated_as_first_body_line() -> None:
+    article = extract_article((ARTICLES / "hwasong-launch.html").read_bytes(), URL)
+    assert article is not None
+    assert not article.text.startswith(article.title)

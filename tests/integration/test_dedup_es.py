@@ -1,0 +1,86 @@
+"""Story clusters through the real Elasticsearch: in one batch, across batches, exact copies."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+from elasticsearch import Elasticsearch
+
+from pipeline.config import Settings
+from pipeline.dedup import assign_clusters
+from pipeline.index import ensure_indices, index_articles, refresh
+from pipeline.models import Article, TaggedArticle
+from pipeline.urls import article_id
+from scripts.bench_dedup import fixture_stories
+from tests.dedup_variants import variants
+
+
+def _article(url: str, text: str) -> Article:
+    return Article(
+        id=article_id(url),
+        url=url,
+        canonical_url=url,
+        title="t",
+        text=text,
+        authors=[],
+        published_at=datetime(2026, 11, 20, tzinfo=UTC),
+        language="en",
+        site="s",
+    )
+
+
+def _index(es: Elasticsearch, settings: Settings, articles: list[Article]) -> None:
+    now = datetime.now(UTC)
+    index_articles(es, settings, [TaggedArticle(a, [], now) for a in articles])
+    refresh(es, settings)
+
+
+def test_clusters_in_one_batch_and_across_batches(es: Elasticsearch, settings: Settings) -> None:
+    ensure_indices(es, settings)
+    story = fixture_stories()["fixture:putin-visit"]
+    other = fixture_stories()["fixture:satellite-may"]
+    copies = variants(story, seed=7)
+    first_batch = assign_clusters(
+        es,
+        settings,
+        [
+            _article("https://a.example/putin", story),
+            _article("https://b.example/copy", copies["edited"]),
+            _article("https://c.example/satellite", other),
+        ],
+    )
+    original, edited, unrelated = first_batch
+    assert original.cluster_id == original.id and original.duplicate_of is None
+    assert edited.cluster_id == original.id and edited.duplicate_of == original.id
+    assert unrelated.cluster_id == unrelated.id and unrelated.duplicate_of is None
+    _index(es, settings, first_batch)
+
+    # A later run (another process, another worker) finds the cluster in the index.
+    later = assign_clusters(
+        es,
+        settings,
+        [
+            _article("https://d.example/teaser", copies["truncated"]),
+            _article("https://e.example/same-body", story),  # exact copy under another URL
+        ],
+    )
+    assert [a.cluster_id for a in later] == [original.id, original.id]
+    assert later[1].duplicate_of == original.id
+    _index(es, settings, later)
+    members = es.count(
+        index=settings.index_name("articles"), query={"term": {"cluster_id": original.id}}
+    )["count"]
+    assert members == 4
+
+
+def test_rerun_of_the_same_article_does_not_cluster_with_itself(
+    es: Elasticsearch, settings: Settings
+) -> None:
+    ensure_indices(es, settings)
+    text = fixture_stories()["fixture:troops-kursk"]
+    article = _article("https://f.example/kursk", text)
+    (first,) = assign_clusters(es, settings, [article])
+    _index(es, settings, [first])
+    (again,) = assign_clusters(es, settings, [dataclasses.replace(article)])
+    assert again.duplicate_of is None and again.cluster_id == article.id
