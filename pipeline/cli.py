@@ -60,7 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     extract.set_defaults(handler=_cmd_extract)
 
     tag = commands.add_parser("tag", help='tag {"title":..., "text":...} JSON read on stdin')
+    tag.add_argument("--explain", action="store_true", help="readable tags with their evidence")
     tag.set_defaults(handler=_cmd_tag)
+
+    eval_tags = commands.add_parser(
+        "eval-tags", help="precision/recall/F1 per topic on a labelled JSONL set"
+    )
+    eval_tags.add_argument("file", type=Path)
+    eval_tags.set_defaults(handler=_cmd_eval_tags)
 
     es = commands.add_parser("es", help="the local Elasticsearch (not used with NEWSMON_ES_URL)")
     es.add_argument("action", choices=["start", "stop", "status"])
@@ -181,12 +188,57 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as exc:
         print(f"newsmon: stdin is not JSON: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    if not isinstance(data, dict) or not isinstance(data.get("text", ""), str):
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         print('newsmon: expected {"title": "...", "text": "..."} on stdin', file=sys.stderr)
         return EXIT_CONFIG
-    tags = Tagger(config.load_topics(settings)).tag(data.get("title") or "", data.get("text") or "")
-    # Tags with evidence are structured data: JSON is the output with or without --json.
-    _print_json({"tags": [asdict(tag) for tag in tags]})
+    title = data.get("title") if isinstance(data.get("title"), str) else None
+    result = Tagger(config.load_topics(settings)).analyze(title, data["text"])
+    if not args.explain:
+        _print_json(
+            {
+                "tags": [asdict(t) for t in result.tags],
+                "entities": [asdict(e) for e in result.entities],
+            }
+        )
+        return EXIT_OK
+    if not result.tags:
+        print("no topics")
+    for tag in result.tags:
+        via = f" (via {tag.via})" if tag.via else ""
+        print(f"{tag.topic}  score {tag.score:g}{via}")
+        if tag.window and not tag.via:
+            print(f"  where: {tag.window}")
+        if not tag.via:
+            print(
+                "  matched: "
+                + ", ".join(f"{m.term} [{m.field} {m.start}-{m.end}]" for m in tag.evidence)
+            )
+    if result.entities:
+        print(
+            "entities: " + ", ".join(f"{e.name} ({e.type}, {e.mentions})" for e in result.entities)
+        )
+    return EXIT_OK
+
+
+def _cmd_eval_tags(args: argparse.Namespace) -> int:
+    from pipeline.tag_eval import evaluate, load_labelled, report
+    from pipeline.tagging import Tagger
+
+    settings = config.load_settings()
+    if not args.file.is_file():
+        raise NewsmonError(f"{args.file}: no such file")
+    items = load_labelled(args.file)
+    scores = evaluate(Tagger(config.load_topics(settings)), items)
+    if args.json:
+        _print_json({"articles": len(items), "topics": report(scores)})
+        return EXIT_OK
+    print(f"{len(items)} labelled articles from {args.file}")
+    print(f"{'topic':<26}{'precision':>10}{'recall':>8}{'F1':>7}{'support':>9}")
+    for topic, s in scores.items():
+        print(f"{topic:<26}{s.precision:>10.3f}{s.recall:>8.3f}{s.f1:>7.3f}{s.support:>9}")
+        for label, ids in (("false +", s.false_positives), ("missed", s.false_negatives)):
+            if ids:
+                print(f"    {label}: {', '.join(ids)}")
     return EXIT_OK
 
 
@@ -253,7 +305,8 @@ def _cmd_config(args: argparse.Namespace) -> int:
         "elasticsearch": settings.elasticsearch_url,
         "index_prefix": settings.index_prefix,
         "feeds": len(config.load_feeds(settings)),
-        "topics": len(config.load_topics(settings)),
+        "topics": len((taxonomy := config.load_topics(settings)).topics),
+        "entities": len(taxonomy.entities),
         "alert_rules": len(config.load_alert_rules(settings)),
     }
     if args.json:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import ConfigError
 
@@ -42,23 +43,45 @@ class FeedConfig(_Strict):
         return url
 
 
+class EntityConfig(_Strict):
+    """A canonical entity and the names it goes by. An alias ending in `*` matches any
+    ending (Russian and Korean inflections); an all-capitals alias (DPRK, US) matches
+    only in capitals."""
+
+    id: str = Field(pattern=SLUG)
+    type: Literal["person", "organisation", "place"]
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(min_length=1)
+
+
+class GroupConfig(_Strict):
+    """A named set of entities and phrases that topics refer to."""
+
+    entities: list[str] = []
+    phrases: list[str] = []
+
+
 class TopicConfig(_Strict):
-    """A first rule matcher: every group in all_of must match, plus any_of if given."""
+    """A topic rule over groups and entities (see config/topics.yaml for the semantics)."""
 
     id: str = Field(pattern=SLUG)
     name: str = Field(min_length=1)
-    all_of: list[list[str]] = []
+    description: str = ""
+    parent: str | None = None
+    all_of: list[str] = []
     any_of: list[str] = []
     none_of: list[str] = []
+    near: list[str] = []
+    window: Literal["sentence", "paragraph"] | int = "sentence"
     min_mentions: int = Field(default=1, ge=1)
+    min_score: float = Field(default=1.0, ge=0)
 
-    @model_validator(mode="after")
-    def _has_a_rule(self) -> TopicConfig:
-        if not self.all_of and not self.any_of:
-            raise ValueError("a topic needs all_of or any_of terms")
-        if any(not group for group in self.all_of):
-            raise ValueError("all_of groups must not be empty")
-        return self
+
+@dataclass(frozen=True)
+class Taxonomy:
+    entities: dict[str, EntityConfig]
+    groups: dict[str, GroupConfig]
+    topics: list[TopicConfig]
 
 
 class AlertRuleConfig(_Strict):
@@ -144,11 +167,69 @@ def load_feeds(settings: Settings) -> list[FeedConfig]:
     return feeds
 
 
-def load_topics(settings: Settings) -> list[TopicConfig]:
-    path = settings.config_dir / "topics.yaml"
-    topics = _load_list(path, "topics", TopicConfig)
+def load_topics(settings: Settings) -> Taxonomy:
+    return load_taxonomy(settings.config_dir / "topics.yaml")
+
+
+def load_taxonomy(path: Path) -> Taxonomy:
+    """topics.yaml: `include` (files with more entities), `entities`, `groups`, `topics`.
+    Every reference is checked: errors name the file, the topic and the key."""
+    data = _read_mapping(path)
+    unknown = set(data) - {"include", "entities", "groups", "topics"}
+    if unknown:
+        raise ConfigError(str(path), sorted(unknown)[0], "unknown top-level key")
+    entities: list[EntityConfig] = []
+    for name in data.get("include") or []:
+        included = path.parent / str(name)
+        entities += _load_list(included, "entities", EntityConfig)
+    entities += _parse_list(path, data, "entities", EntityConfig)
+    _reject_duplicate_ids(path, "entities", entities)
+    by_id = {entity.id: entity for entity in entities}
+    groups = _load_groups(path, data.get("groups") or {}, by_id)
+    topics = _parse_list(path, data, "topics", TopicConfig)
     _reject_duplicate_ids(path, "topics", topics)
-    return topics
+    _check_topic_references(path, topics, set(by_id) | set(groups))
+    return Taxonomy(entities=by_id, groups=groups, topics=topics)
+
+
+def _load_groups(path: Path, raw: Any, entities: dict[str, EntityConfig]) -> dict[str, GroupConfig]:
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), "groups", "must be a mapping of name -> {entities, phrases}")
+    groups = {}
+    for name, value in raw.items():
+        try:
+            group = GroupConfig.model_validate(value or {})
+        except ValidationError as exc:
+            key, problem = _first_error(exc)
+            raise ConfigError(str(path), f"groups.{name}.{key}", problem) from None
+        for index, entity in enumerate(group.entities):
+            if entity not in entities:
+                raise ConfigError(
+                    str(path), f"groups.{name}.entities[{index}]", f"unknown entity {entity!r}"
+                )
+        groups[str(name)] = group
+    return groups
+
+
+def _check_topic_references(path: Path, topics: list[TopicConfig], terms: set[str]) -> None:
+    ids = {topic.id for topic in topics}
+    parents = {topic.parent for topic in topics if topic.parent}
+    for index, topic in enumerate(topics):
+        where = f"topics[{index}] ({topic.id})"
+        for key in ("all_of", "any_of", "none_of", "near"):
+            for position, term in enumerate(getattr(topic, key)):
+                if term not in terms:
+                    raise ConfigError(
+                        str(path), f"{where}.{key}[{position}]", f"unknown group or entity {term!r}"
+                    )
+        if topic.parent is not None and (topic.parent not in ids or topic.parent == topic.id):
+            raise ConfigError(str(path), f"{where}.parent", f"unknown topic {topic.parent!r}")
+        if not (topic.all_of or topic.any_of) and topic.id not in parents:
+            raise ConfigError(
+                str(path), where, "needs all_of or any_of terms (or to be another topic's parent)"
+            )
+        if len(topic.near) == 1:
+            raise ConfigError(str(path), f"{where}.near", "needs at least two terms to co-occur")
 
 
 def load_alert_rules(settings: Settings) -> list[AlertRuleConfig]:
@@ -163,12 +244,18 @@ Model = TypeVar("Model", bound=BaseModel)
 
 def _load_list(path: Path, key: str, model: type[Model]) -> list[Model]:
     data = _read_mapping(path)
-    items = data.get(key, [])
-    if not isinstance(items, list):
-        raise ConfigError(str(path), key, f"must be a list, got {type(items).__name__}")
     unknown = set(data) - {key}
     if unknown:
         raise ConfigError(str(path), sorted(unknown)[0], "unknown top-level key")
+    return _parse_list(path, data, key, model)
+
+
+def _parse_list(path: Path, data: dict[str, Any], key: str, model: type[Model]) -> list[Model]:
+    items = data.get(key)
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise ConfigError(str(path), key, f"must be a list, got {type(items).__name__}")
     loaded = []
     for index, item in enumerate(items):
         where = f"{key}[{index}]"

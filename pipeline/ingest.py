@@ -21,8 +21,8 @@ from pipeline.errors import ConfigError, FeedParseError, FetchError, TransientFe
 from pipeline.extract import extract
 from pipeline.feeds import poll_feed
 from pipeline.fetch import fetch_page
-from pipeline.models import Article, FeedEntry, FeedResult, RunSummary, TaggedArticle
-from pipeline.tagging import Tagger
+from pipeline.models import Article, FeedEntry, FeedResult, RunSummary
+from pipeline.tagging import Tagger, tag_article
 from pipeline.urls import article_id
 
 
@@ -68,7 +68,7 @@ def ingest_feed(
     result.extracted = len(extracted)
     now = datetime.now(UTC)
     articles = [
-        TaggedArticle(article, ctx.tagger.tag(article.title, article.text), fetched_at=now)
+        tag_article(ctx.tagger, article, now)
         for article in assign_clusters(ctx.es, ctx.settings, extracted)
     ]
     bulk = index.index_articles(ctx.es, ctx.settings, articles)

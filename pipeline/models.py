@@ -58,10 +58,11 @@ class Article:
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """One matched term: `field` is "title" or "text", offsets index into that field."""
+class Mention:
+    """One matched alias or phrase: `field` is "title" or "text"; offsets index that field."""
 
-    term: str
+    term: str  # the text as written
+    ref: str  # entity id, or "phrase:<phrase>"
     field: str
     start: int
     end: int
@@ -71,7 +72,17 @@ class Evidence:
 class Tag:
     topic: str
     score: float
-    evidence: list[Evidence]
+    evidence: list[Mention]
+    window: str | None = None  # the sentence/paragraph/words where the rule's terms met
+    via: str | None = None  # for a parent topic: the child topic that implied it
+
+
+@dataclass(frozen=True)
+class EntityHit:
+    id: str
+    name: str
+    type: str  # person | organisation | place
+    mentions: int
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class TaggedArticle:
     article: Article
     tags: list[Tag]
     fetched_at: datetime
+    entities: list[EntityHit] = field(default_factory=list)
 
     def to_document(self) -> dict[str, Any]:
         """The Elasticsearch document (see config/elasticsearch/articles.json)."""
@@ -91,10 +103,24 @@ class TaggedArticle:
         doc["shingle_count"] = fp.get("shingle_count", 0)
         doc["published_at"] = _iso(self.article.published_at)
         doc["fetched_at"] = _iso(self.fetched_at)
-        doc["topics"] = [tag.topic for tag in self.tags]
-        doc["tags"] = [asdict(tag) for tag in self.tags]
+        doc.update(tag_fields(self.tags, self.entities))
         doc["cluster_id"] = self.article.cluster_id or self.article.id
         return doc
+
+
+def tag_fields(tags: list[Tag], entities: list[EntityHit]) -> dict[str, Any]:
+    """The document fields written by the tagging stage (also used by retagging)."""
+    by_type: dict[str, list[str]] = {"person": [], "organisation": [], "place": []}
+    for entity in entities:
+        by_type[entity.type].append(entity.name)
+    return {
+        "topics": [tag.topic for tag in tags],
+        "tags": [asdict(tag) for tag in tags],
+        "entities": [entity.id for entity in entities],
+        "people": by_type["person"],
+        "organisations": by_type["organisation"],
+        "places": by_type["place"],
+    }
 
 
 def _iso(value: datetime | None) -> str | None:

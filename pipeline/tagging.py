@@ -1,85 +1,312 @@
-"""Tag stage: a first rule matcher over config/topics.yaml.
+"""Tag stage: entities and topics, with the evidence behind every tag.
 
-A topic matches when every `all_of` group has a mention, at least one `any_of`
-term is mentioned (if any are listed), no `none_of` term is, and the mentions
-reach `min_mentions`. Terms match case-insensitively on word boundaries, so
-"Russia" matches "Russia's" but not "Belorussian". Title mentions count double
-in the score. Each tag carries the matches that produced it as evidence.
+Matching: every entity alias and group phrase from config/topics.yaml goes into
+one Aho-Corasick automaton (one pass over the text, however many topics).
+Matches respect word boundaries ("Russia" is not in "Prussia", "Korea" inside
+"North Korea" is North Korea, not Korea), overlapping matches keep the longest.
+An alias ending in `*` matches any word ending (Россия, России, Россией); Korean
+aliases accept attached particles (북한이, 북한의); all-capitals aliases (US,
+DPRK) match only in capitals.
+
+Topics: a topic is tagged when every `all_of` term and at least one `any_of`
+term (if given) is mentioned, no `none_of` term is, the `near` terms meet within
+one `window` (sentence, paragraph or N words), the relevant mentions reach
+`min_mentions`, and the score reaches `min_score`. The score is that of the
+weakest `all_of` term (or of the `any_of` terms together when there is no
+`all_of`): the sum of its mentions' weights, 3 in the title, 1.5 in the lead, 1
+in the body, 0.5 late in the text. A tagged topic also tags its `parent` (and its parent's parent).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
 
-from pipeline.config import TopicConfig
-from pipeline.models import Evidence, Tag
+import ahocorasick
 
-TITLE_WEIGHT = 2.0
+from pipeline.config import Taxonomy, TopicConfig
+from pipeline.models import Article, EntityHit, Mention, Tag, TaggedArticle
+
+TITLE_WEIGHT = 3.0
+LEAD_WEIGHT = 1.5
+BODY_WEIGHT = 1.0
+LATE_WEIGHT = 0.5
+LEAD_SHARE = 0.2  # the first fifth of the text (or its first paragraph) is the lead
+LATE_SHARE = 0.67  # past two thirds of the text a mention is incidental
 MAX_EVIDENCE = 20
+MAX_WINDOW_CHARS = 400
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
+_WORD = re.compile(r"\w+")
 
 
-def _pattern(terms: list[str]) -> re.Pattern[str]:
-    # Longest first so "kim jong un" wins over "kim" at the same position.
-    alternatives = "|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+def _is_hangul(char: str) -> bool:
+    return "\uac00" <= char <= "\ud7a3"
+
+
+def _lower(text: str) -> str:
+    """Lower-case without changing the length, so offsets stay valid."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
 @dataclass(frozen=True)
-class _CompiledTopic:
-    id: str
-    all_of: list[re.Pattern[str]]
-    any_of: re.Pattern[str] | None
-    none_of: re.Pattern[str] | None
-    min_mentions: int
+class _Pattern:
+    ref: str  # entity id or "phrase:<phrase>"
+    exact: str | None  # the alias as written, when it must match in capitals
+    prefix: bool  # alias ended in "*": any word ending may follow
+
+
+class Matcher:
+    """All aliases and phrases of a taxonomy in one Aho-Corasick automaton."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        patterns: dict[str, list[_Pattern]] = {}
+        for entity in taxonomy.entities.values():
+            for alias in entity.aliases:
+                self._add(patterns, alias, entity.id)
+        for group in taxonomy.groups.values():
+            for phrase in group.phrases:
+                self._add(patterns, phrase, phrase_ref(phrase))
+        self._automaton = ahocorasick.Automaton()
+        for key, entries in patterns.items():
+            self._automaton.add_word(key, (key, entries))
+        if patterns:
+            self._automaton.make_automaton()
+        self._empty = not patterns
+
+    @staticmethod
+    def _add(patterns: dict[str, list[_Pattern]], alias: str, ref: str) -> None:
+        prefix = alias.endswith("*")
+        term = alias.rstrip("*").strip()
+        if not term:
+            return
+        exact = term if term.isupper() and sum(c.isalpha() for c in term) >= 2 else None
+        entries = patterns.setdefault(_lower(term), [])
+        if not any(p.ref == ref for p in entries):
+            entries.append(_Pattern(ref, exact, prefix))
+
+    def find(self, field: str, text: str) -> list[Mention]:
+        if self._empty or not text:
+            return []
+        found: list[tuple[int, int, str]] = []
+        for last, (key, entries) in self._automaton.iter(_lower(text)):
+            start = last - len(key) + 1
+            if start > 0 and text[start - 1].isalnum():
+                continue
+            for pattern in entries:
+                end = self._end(text, start, len(key), pattern)
+                if end is not None:
+                    found.append((start, end, pattern.ref))
+        return _leftmost_longest(field, text, found)
+
+    @staticmethod
+    def _end(text: str, start: int, length: int, pattern: _Pattern) -> int | None:
+        end = start + length
+        if pattern.exact is not None and text[start:end] != pattern.exact:
+            return None
+        if pattern.prefix or _is_hangul(text[end - 1]):
+            while end < len(text) and text[end].isalnum():
+                end += 1
+            return end
+        return None if end < len(text) and text[end].isalnum() else end
+
+
+def _leftmost_longest(field: str, text: str, found: list[tuple[int, int, str]]) -> list[Mention]:
+    found.sort(key=lambda m: (m[0], m[0] - m[1]))
+    mentions, taken_until = [], -1
+    for start, end, ref in found:
+        if start >= taken_until:
+            mentions.append(Mention(text[start:end], ref, field, start, end))
+            taken_until = end
+        elif mentions and mentions[-1].start == start and mentions[-1].end == end:
+            mentions.append(Mention(text[start:end], ref, field, start, end))  # shared alias
+    return mentions
+
+
+def phrase_ref(phrase: str) -> str:
+    return "phrase:" + _lower(phrase.rstrip("*").strip())
+
+
+class _Layout:
+    """Sentence, paragraph and word positions of a text, computed when first needed."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def sentence_starts(self) -> list[int]:
+        return [0] + [m.end() for m in _SENTENCE_END.finditer(self.text)]
+
+    @cached_property
+    def paragraph_starts(self) -> list[int]:
+        return [0] + [m.end() for m in re.finditer(r"\n+", self.text)]
+
+    @cached_property
+    def word_starts(self) -> list[int]:
+        return [m.start() for m in _WORD.finditer(self.text)]
+
+    def unit(self, kind: str, offset: int) -> tuple[int, int]:
+        starts = self.sentence_starts if kind == "sentence" else self.paragraph_starts
+        index = bisect.bisect_right(starts, offset) - 1
+        end = starts[index + 1] if index + 1 < len(starts) else len(self.text)
+        return starts[index], end
+
+    def word_index(self, offset: int) -> int:
+        return bisect.bisect_right(self.word_starts, offset) - 1
+
+    def weight(self, mention: Mention) -> float:
+        if mention.field == "title":
+            return TITLE_WEIGHT
+        position = mention.start / max(1, len(self.text))
+        in_first_paragraph = (
+            len(self.paragraph_starts) > 1 and mention.start < self.paragraph_starts[1]
+        )
+        if position < LEAD_SHARE or in_first_paragraph:
+            return LEAD_WEIGHT
+        return LATE_WEIGHT if position > LATE_SHARE else BODY_WEIGHT
+
+
+@dataclass(frozen=True)
+class _Rule:
+    topic: TopicConfig
+    all_of: list[frozenset[str]]
+    any_of: frozenset[str]
+    none_of: frozenset[str]
+    near: list[frozenset[str]]
+
+
+@dataclass(frozen=True)
+class TagResult:
+    tags: list[Tag]
+    entities: list[EntityHit]
 
 
 class Tagger:
-    def __init__(self, topics: list[TopicConfig]) -> None:
-        self._topics = [
-            _CompiledTopic(
-                id=topic.id,
-                all_of=[_pattern(group) for group in topic.all_of],
-                any_of=_pattern(topic.any_of) if topic.any_of else None,
-                none_of=_pattern(topic.none_of) if topic.none_of else None,
-                min_mentions=topic.min_mentions,
-            )
-            for topic in topics
-        ]
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self.matcher = Matcher(taxonomy)
+        self._parents = {t.id: t.parent for t in taxonomy.topics if t.parent}
+        self._rules = [self._compile(t) for t in taxonomy.topics if t.all_of or t.any_of]
+
+    def _refs(self, term: str) -> frozenset[str]:
+        group = self.taxonomy.groups.get(term)
+        if group is None:
+            return frozenset({term})  # an entity id
+        return frozenset(group.entities) | {phrase_ref(p) for p in group.phrases}
+
+    def _compile(self, topic: TopicConfig) -> _Rule:
+        def union(terms: list[str]) -> frozenset[str]:
+            return frozenset().union(*(self._refs(t) for t in terms)) if terms else frozenset()
+
+        return _Rule(
+            topic=topic,
+            all_of=[self._refs(t) for t in topic.all_of],
+            any_of=union(topic.any_of),
+            none_of=union(topic.none_of),
+            near=[self._refs(t) for t in topic.near],
+        )
 
     def tag(self, title: str, text: str) -> list[Tag]:
-        fields = {"title": title, "text": text}
-        tags = []
-        for topic in self._topics:
-            tag = self._match(topic, fields)
-            if tag is not None:
-                tags.append(tag)
-        return sorted(tags, key=lambda t: (-t.score, t.topic))
+        return self.analyze(title, text).tags
 
-    def _match(self, topic: _CompiledTopic, fields: dict[str, str]) -> Tag | None:
-        if topic.none_of and _find(topic.none_of, fields):
+    def analyze(self, title: str | None, text: str) -> TagResult:
+        title = title or ""
+        mentions = self.matcher.find("title", title) + self.matcher.find("text", text)
+        by_ref: dict[str, list[Mention]] = {}
+        for mention in mentions:
+            by_ref.setdefault(mention.ref, []).append(mention)
+        layout = _Layout(text)
+        tags = [tag for rule in self._rules if (tag := self._match(rule, by_ref, layout, title))]
+        return TagResult(self._with_parents(tags), self._entities(mentions))
+
+    def _match(
+        self, rule: _Rule, by_ref: dict[str, list[Mention]], layout: _Layout, title: str
+    ) -> Tag | None:
+        if any(ref in by_ref for ref in rule.none_of):
             return None
-        evidence: list[Evidence] = []
-        for pattern in topic.all_of:
-            found = _find(pattern, fields)
-            if not found:
-                return None
-            evidence.extend(found)
-        if topic.any_of:
-            found = _find(topic.any_of, fields)
-            if not found:
-                return None
-            evidence.extend(found)
-        unique = sorted(set(evidence), key=lambda e: (e.field != "title", e.start))
-        if len(unique) < topic.min_mentions:
+        groups = [[m for ref in refs for m in by_ref.get(ref, ())] for refs in rule.all_of]
+        alternatives = [m for ref in rule.any_of for m in by_ref.get(ref, ())]
+        if not all(groups) or (rule.any_of and not alternatives):
             return None
-        score = sum(TITLE_WEIGHT if e.field == "title" else 1.0 for e in unique)
-        return Tag(topic=topic.id, score=score, evidence=unique[:MAX_EVIDENCE])
+        unique = sorted(
+            {m for group in [*groups, alternatives] for m in group},
+            key=lambda m: (m.field != "title", m.start),
+        )
+        if len(unique) < rule.topic.min_mentions:
+            return None
+        window = None
+        if rule.near:
+            window = _meeting_window(rule, by_ref, layout, title)
+            if window is None:
+                return None
+        # The weakest group decides: a topic is only as present as its least-mentioned
+        # part, so an incidental late mention of one side cannot ride on the other's.
+        scored = groups or [alternatives]
+        score = round(min(sum(layout.weight(m) for m in group) for group in scored), 2)
+        if score < rule.topic.min_score:
+            return None
+        return Tag(rule.topic.id, score, unique[:MAX_EVIDENCE], window)
+
+    def _with_parents(self, tags: list[Tag]) -> list[Tag]:
+        tagged = {tag.topic: tag for tag in tags}
+        for tag in list(tags):
+            parent = self._parents.get(tag.topic)
+            while parent and parent not in tagged:
+                tagged[parent] = Tag(parent, tag.score, tag.evidence, tag.window, via=tag.topic)
+                parent = self._parents.get(parent)
+        return sorted(tagged.values(), key=lambda t: (-t.score, t.via is not None, t.topic))
+
+    def _entities(self, mentions: list[Mention]) -> list[EntityHit]:
+        counts = Counter(m.ref for m in mentions if not m.ref.startswith("phrase:"))
+        hits = []
+        for ref, count in counts.most_common():
+            entity = self.taxonomy.entities[ref]
+            hits.append(EntityHit(entity.id, entity.name, entity.type, count))
+        return hits
 
 
-def _find(pattern: re.Pattern[str], fields: dict[str, str]) -> list[Evidence]:
-    return [
-        Evidence(term=m.group(0), field=name, start=m.start(), end=m.end())
-        for name, value in fields.items()
-        for m in pattern.finditer(value)
-    ]
+def _meeting_window(
+    rule: _Rule, by_ref: dict[str, list[Mention]], layout: _Layout, title: str
+) -> str | None:
+    """The first title/sentence/paragraph/N-word span holding a mention of every near term."""
+    groups = [[m for ref in refs for m in by_ref.get(ref, ())] for refs in rule.near]
+    if any(not group for group in groups):
+        return None
+    if all(any(m.field == "title" for m in group) for group in groups):
+        return title
+    text_groups = [[m for m in group if m.field == "text"] for group in groups]
+    window = rule.topic.window
+    if isinstance(window, int):
+        return _word_window(text_groups, layout, window)
+    units = [{layout.unit(window, m.start) for m in group} for group in text_groups]
+    shared = set.intersection(*units) if units else set()
+    if not shared:
+        return None
+    start, end = min(shared)
+    return layout.text[start:end].strip()[:MAX_WINDOW_CHARS]
+
+
+def _word_window(groups: list[list[Mention]], layout: _Layout, size: int) -> str | None:
+    tagged = sorted((layout.word_index(m.start), i, m) for i, g in enumerate(groups) for m in g)
+    for position, (first_word, _, first) in enumerate(tagged):
+        seen: dict[int, Mention] = {}
+        for word, group, mention in tagged[position:]:
+            if word - first_word > size:
+                break
+            seen.setdefault(group, mention)
+            if len(seen) == len(groups):
+                end = max(m.end for m in seen.values())
+                return layout.text[first.start : end][:MAX_WINDOW_CHARS]
+    return None
+
+
+def tag_article(tagger: Tagger, article: Article, fetched_at: datetime) -> TaggedArticle:
+    result = tagger.analyze(article.title, article.text)
+    return TaggedArticle(article, result.tags, fetched_at, result.entities)

@@ -18,7 +18,9 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from multiprocessing import Pool
+from multiprocessing.pool import Pool as PoolType
 from pathlib import Path
 
 import trafilatura
@@ -54,7 +56,9 @@ def newsmon_path(page: tuple[bytes, str]) -> int:
     return len(_tagger.tag(article.title, article.text))
 
 
-def pages_per_second(pool: Pool, func, pages: list[tuple[bytes, str]]) -> float:  # type: ignore[type-arg,no-untyped-def]
+def pages_per_second(
+    pool: PoolType, func: Callable[[tuple[bytes, str]], int], pages: list[tuple[bytes, str]]
+) -> float:
     start = time.perf_counter()
     pool.map(func, pages, chunksize=4)
     return len(pages) / (time.perf_counter() - start)

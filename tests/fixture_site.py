@@ -92,7 +92,7 @@ def write_config_dir(target: Path, base_url: str, feeds: dict[str, str]) -> Path
     """A config dir whose feeds.yaml points at the fixture site; topics and alerts from the repo."""
     repo_config = Path(__file__).resolve().parent.parent / "config"
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("topics.yaml", "alerts.yaml"):
+    for name in ("topics.yaml", "entities.yaml", "alerts.yaml"):
         (target / name).write_text(
             (repo_config / name).read_text(encoding="utf-8"), encoding="utf-8"
         )

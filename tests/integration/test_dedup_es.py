@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+from collections.abc import Iterator
+
+import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings
@@ -13,7 +16,16 @@ from pipeline.index import ensure_indices, index_articles, refresh
 from pipeline.models import Article, TaggedArticle
 from pipeline.urls import article_id
 from scripts.bench_dedup import fixture_stories
+from tests.conftest import delete_indices
 from tests.dedup_variants import variants
+
+
+@pytest.fixture
+def own_settings(es: Elasticsearch, settings: Settings) -> Iterator[Settings]:
+    """Indices of their own, so these articles do not show up in other tests' counts."""
+    own = settings.model_copy(update={"index_prefix": settings.index_prefix + "dedup-"})
+    yield own
+    delete_indices(es, own.index_prefix)
 
 
 def _article(url: str, text: str) -> Article:
@@ -36,7 +48,10 @@ def _index(es: Elasticsearch, settings: Settings, articles: list[Article]) -> No
     refresh(es, settings)
 
 
-def test_clusters_in_one_batch_and_across_batches(es: Elasticsearch, settings: Settings) -> None:
+def test_clusters_in_one_batch_and_across_batches(
+    es: Elasticsearch, own_settings: Settings
+) -> None:
+    settings = own_settings
     ensure_indices(es, settings)
     story = fixture_stories()["fixture:putin-visit"]
     other = fixture_stories()["fixture:satellite-may"]
@@ -75,8 +90,9 @@ def test_clusters_in_one_batch_and_across_batches(es: Elasticsearch, settings: S
 
 
 def test_rerun_of_the_same_article_does_not_cluster_with_itself(
-    es: Elasticsearch, settings: Settings
+    es: Elasticsearch, own_settings: Settings
 ) -> None:
+    settings = own_settings
     ensure_indices(es, settings)
     text = fixture_stories()["fixture:troops-kursk"]
     article = _article("https://f.example/kursk", text)

@@ -30,9 +30,36 @@ def test_tag_reads_json_on_stdin_and_prints_tags_with_evidence() -> None:
     }
     result = newsmon("tag", stdin=json.dumps(article))
     assert result.returncode == 0, result.stderr
-    tags = json.loads(result.stdout)["tags"]
+    output = json.loads(result.stdout)
+    tags = output["tags"]
     assert tags[0]["topic"] == "russia-dprk-relations"
-    assert tags[0]["evidence"][0] == {"term": "Putin", "field": "title", "start": 0, "end": 5}
+    assert tags[0]["evidence"][0] == {
+        "term": "Putin",
+        "ref": "vladimir-putin",
+        "field": "title",
+        "start": 0,
+        "end": 5,
+    }
+    assert tags[0]["window"] == "Putin meets North Korean official"
+    assert {
+        "id": "vladimir-putin",
+        "name": "Vladimir Putin",
+        "type": "person",
+        "mentions": 1,
+    } in output["entities"]
+
+
+def test_tag_explain_is_readable() -> None:
+    article = {
+        "title": None,
+        "text": "North Korea fired a ballistic missile on Monday, "
+        "South Korea's Joint Chiefs of Staff said. Pyongyang launched it from near "
+        "the capital.",
+    }
+    result = newsmon("tag", "--explain", stdin=json.dumps(article))
+    assert result.returncode == 0, result.stderr
+    assert "dprk-missile-tests  score" in result.stdout
+    assert "matched: North Korea [text 0-11]" in result.stdout
 
 
 def test_tag_rejects_non_json_input() -> None:

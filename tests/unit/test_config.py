@@ -23,7 +23,7 @@ def test_shipped_config_is_valid() -> None:
     feeds = load_feeds(settings)
     assert len(feeds) >= 15
     assert all(feed.url.startswith("https://") for feed in feeds)
-    topic_ids = {topic.id for topic in load_topics(settings)}
+    topic_ids = {topic.id for topic in load_topics(settings).topics}
     assert {"russia-dprk-relations", "dprk-missile-tests", "ukraine-war", "sanctions"} <= topic_ids
     assert load_alert_rules(settings)
 
