@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     tag.add_argument("--explain", action="store_true", help="readable tags with their evidence")
     tag.set_defaults(handler=_cmd_tag)
 
+    retag = commands.add_parser(
+        "retag", help="re-tag indexed articles after topics.yaml changes (nothing is fetched again)"
+    )
+    retag.set_defaults(handler=_cmd_retag)
+
     eval_tags = commands.add_parser(
         "eval-tags", help="precision/recall/F1 per topic on a labelled JSONL set"
     )
@@ -123,8 +128,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
         when = (hit.published_at or "")[:16].replace("T", " ")
         print(f"{rank:>2}. {hit.title}  [{hit.site or '?'} {when}] score {hit.score:.2f}")
         print(f"    {hit.url}")
-        if hit.topics:
-            print(f"    topics: {', '.join(hit.topics)}")
+        for topic in hit.topics:
+            terms = hit.evidence.get(topic)
+            print(f"    topic {topic}" + (f": {', '.join(terms[:8])}" if terms else ""))
         if hit.copies > 1:
             print(f"    {hit.copies} copies of this story: {' '.join(hit.copy_urls)}")
         for fragment in hit.highlights[:3]:
@@ -218,6 +224,32 @@ def _cmd_tag(args: argparse.Namespace) -> int:
             "entities: " + ", ".join(f"{e.name} ({e.type}, {e.mentions})" for e in result.entities)
         )
     return EXIT_OK
+
+
+def _cmd_retag(args: argparse.Namespace) -> int:
+    from pipeline.index import check_reachable, make_es_client
+    from pipeline.retag import RetagSummary, retag
+    from pipeline.tagging import Tagger
+
+    settings = config.load_settings()
+    tagger = Tagger(config.load_topics(settings))
+    es = make_es_client(settings)
+    check_reachable(es, settings)
+
+    def progress(summary: RetagSummary, expected: int) -> None:
+        print(f"  {summary.total}/{expected} articles, {summary.updated} updated", file=sys.stderr)
+
+    summary = retag(es, settings, tagger, progress=None if args.json else progress)
+    if args.json:
+        _print_json(asdict(summary))
+    else:
+        print(
+            f"retagged {summary.total} articles: {summary.updated} updated, "
+            f"{summary.unchanged} unchanged, {len(summary.errors)} errors"
+        )
+        for error in summary.errors[:10]:
+            print(f"  {error}", file=sys.stderr)
+    return EXIT_FAILURE if summary.errors else EXIT_OK
 
 
 def _cmd_eval_tags(args: argparse.Namespace) -> int:

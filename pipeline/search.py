@@ -23,6 +23,7 @@ class Hit:
     site: str | None
     published_at: str | None
     topics: list[str]
+    evidence: dict[str, list[str]]  # topic -> the terms that produced the tag
     highlights: list[str]
     cluster_id: str
     copies: int  # articles in the story cluster (1 = no other copy)
@@ -53,7 +54,7 @@ def search(
             index=settings.index_name("articles"),
             query=build_query(query),
             size=size,
-            source_excludes=["text", "tags", "minhash", "lsh_bands"],
+            source_excludes=["text", "minhash", "lsh_bands", "tags.window"],
             collapse=_COLLAPSE if collapse else None,
             highlight={
                 "pre_tags": ["<em>"],
@@ -92,6 +93,11 @@ def _hit(raw: dict[str, Any]) -> Hit:
         site=source.get("site"),
         published_at=source.get("published_at"),
         topics=source.get("topics", []),
+        evidence={
+            tag["topic"]: sorted({m["term"] for m in tag.get("evidence", [])}, key=str.lower)
+            for tag in source.get("tags", [])
+            if not tag.get("via")
+        },
         highlights=highlight.get("title", []) + highlight.get("text", []),
         cluster_id=source.get("cluster_id") or raw["_id"],
         copies=int(copies.get("total", {}).get("value", 1)),

@@ -223,14 +223,26 @@ class Tagger:
         for mention in mentions:
             by_ref.setdefault(mention.ref, []).append(mention)
         layout = _Layout(text)
-        tags = [tag for rule in self._rules if (tag := self._match(rule, by_ref, layout, title))]
+        present = frozenset(by_ref)
+        tags = [
+            tag
+            for rule in self._rules
+            if (tag := self._match(rule, by_ref, present, layout, title))
+        ]
         return TagResult(self._with_parents(tags), self._entities(mentions))
 
     def _match(
-        self, rule: _Rule, by_ref: dict[str, list[Mention]], layout: _Layout, title: str
+        self,
+        rule: _Rule,
+        by_ref: dict[str, list[Mention]],
+        present: frozenset[str],
+        layout: _Layout,
+        title: str,
     ) -> Tag | None:
-        if any(ref in by_ref for ref in rule.none_of):
-            return None
+        if not rule.none_of.isdisjoint(present) or any(
+            refs.isdisjoint(present) for refs in rule.all_of
+        ):
+            return None  # cheap checks first: most rules fail here
         groups = [[m for ref in refs for m in by_ref.get(ref, ())] for refs in rule.all_of]
         alternatives = [m for ref in rule.any_of for m in by_ref.get(ref, ())]
         if not all(groups) or (rule.any_of and not alternatives):
@@ -294,7 +306,10 @@ def _meeting_window(
 
 
 def _word_window(groups: list[list[Mention]], layout: _Layout, size: int) -> str | None:
-    tagged = sorted((layout.word_index(m.start), i, m) for i, g in enumerate(groups) for m in g)
+    tagged = sorted(
+        ((layout.word_index(m.start), i, m) for i, g in enumerate(groups) for m in g),
+        key=lambda item: (item[0], item[1]),
+    )
     for position, (first_word, _, first) in enumerate(tagged):
         seen: dict[int, Mention] = {}
         for word, group, mention in tagged[position:]:

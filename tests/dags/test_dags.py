@@ -20,7 +20,7 @@ DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 
 def test_dags_import_without_errors(dagbag: Any) -> None:
     assert dagbag.import_errors == {}
-    assert {"news_ingest", "news_alerts"} <= set(dagbag.dags)
+    assert {"news_ingest", "news_alerts", "news_retag"} <= set(dagbag.dags)
 
 
 def test_news_ingest_structure(dagbag: Any) -> None:
@@ -41,6 +41,12 @@ def test_news_alerts_runs_on_the_new_articles_asset(dagbag: Any) -> None:
     condition = dag.timetable.asset_condition
     assert [a.name for a in condition.objects] == [NEW_ARTICLES_NAME]
     assert all(t.retries >= 1 for t in dag.tasks)
+
+
+def test_news_retag_is_manual(dagbag: Any) -> None:
+    dag = dagbag.dags["news_retag"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # runs only when triggered
+    assert [t.task_id for t in dag.tasks] == ["retag_articles"]
 
 
 @pytest.mark.parametrize("path", sorted(DAGS_DIR.glob("*.py")), ids=lambda p: p.name)

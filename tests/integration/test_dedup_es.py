@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
-
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from elasticsearch import Elasticsearch

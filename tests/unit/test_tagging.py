@@ -142,3 +142,22 @@ def test_labelled_set_meets_accuracy_targets(tagger: Tagger) -> None:
         assert score.support >= 8, topic
         assert score.precision >= 0.95, (topic, score.false_positives)
         assert score.recall >= 0.9, (topic, score.false_negatives)
+
+
+def test_word_window_needs_the_terms_within_n_words() -> None:
+    from pipeline.config import EntityConfig, GroupConfig, Taxonomy, TopicConfig
+
+    taxonomy = Taxonomy(
+        entities={"seoul": EntityConfig(id="seoul", type="place", name="Seoul", aliases=["Seoul"])},
+        groups={"talks": GroupConfig(phrases=["talks"])},
+        topics=[
+            TopicConfig(
+                id="t", name="T", all_of=["seoul", "talks"], near=["seoul", "talks"], window=5
+            )
+        ],
+    )
+    tagger = Tagger(taxonomy)
+    near = tagger.tag("", "Seoul said the talks went well. Seoul again. Talks again.")
+    assert near and near[0].window == "Seoul said the talks"
+    far = "Seoul " + "word " * 10 + "talks"
+    assert tagger.tag("", far) == []
