@@ -96,3 +96,19 @@ def test_config_summary_json() -> None:
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["feeds"] >= 15 and summary["index_prefix"] == "news-"
+
+
+def test_eval_tags_prints_per_topic_scores(tmp_path: Path) -> None:
+    labelled = Path(__file__).resolve().parents[1] / "fixtures" / "tagging" / "heldout.jsonl"
+    result = newsmon("eval-tags", str(labelled), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["articles"] == 24
+    assert set(report["topics"]["ukraine-war"]) >= {"precision", "recall", "f1", "support"}
+    readable = newsmon("eval-tags", str(labelled))
+    assert "russia-dprk-relations" in readable.stdout and "precision" in readable.stdout
+
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"title": "t", "text": "x", "topics": []}\n{"title": \n')
+    bad = newsmon("eval-tags", str(broken))
+    assert bad.returncode == 2 and "broken.jsonl: line 2: not JSON" in bad.stderr
