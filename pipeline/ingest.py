@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import httpx
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ConnectionError as EsConnectionError
 
 from pipeline import config, index
 from pipeline.dedup import assign_clusters
@@ -60,8 +61,9 @@ def ingest_feed(
             raise
         return result
     result.entries = len(entries)
-    known = index.existing_ids(ctx.es, ctx.settings, [article_id(e.url) for e in entries])
-    new_entries = [e for e in entries if article_id(e.url) not in known]
+    ids = {entry.url: article_id(entry.url) for entry in entries}
+    known = index.existing_ids(ctx.es, ctx.settings, list(ids.values()))
+    new_entries = [e for e in entries if ids[e.url] not in known]
     result.new = len(new_entries)
     result.duplicate = len(entries) - len(new_entries)
     extracted = [a for a in (_fetch_and_extract(ctx, e, result) for e in new_entries) if a]
@@ -106,15 +108,28 @@ def run_cycle(
 ) -> RunSummary:
     feeds = select_feeds(settings, feed_ids)
     ctx = IngestContext.open(settings)
-    results = []
     try:
-        for feed in feeds:
-            result = ingest_feed(ctx, feed)
-            results.append(result)
-            if progress:
-                progress(result)
+        return ingest_feeds(ctx, feeds, progress)
     finally:
         ctx.close()
+
+
+def ingest_feeds(
+    ctx: IngestContext,
+    feeds: list[config.FeedConfig],
+    progress: Callable[[FeedResult], None] | None = None,
+) -> RunSummary:
+    results = []
+    for feed in feeds:
+        try:
+            result = ingest_feed(ctx, feed)
+        except (EsConnectionError, ApiError) as exc:
+            # Elasticsearch went away mid-run: this feed's new entries stay unindexed and
+            # the next run picks them up; the other feeds still get their turn.
+            result = FeedResult(feed_id=feed.id, ok=False, error=f"Elasticsearch: {exc}")
+        results.append(result)
+        if progress:
+            progress(result)
     return RunSummary(feeds=results)
 
 

@@ -7,7 +7,8 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings
 from pipeline.errors import SearchSyntaxError
-from pipeline.ingest import run_cycle
+from pipeline.index import make_es_client
+from pipeline.ingest import IngestContext, ingest_feeds, run_cycle, select_feeds
 from pipeline.models import RunSummary
 from pipeline.search import search
 from pipeline.urls import article_id
@@ -153,3 +154,16 @@ def test_syndicated_copy_joins_the_original_story_cluster(
         for name in ("hwasong-launch", "russia-china-trade", "seoul-election")
     ]
     assert all(doc["cluster_id"] != original_id and doc["duplicate_of"] is None for doc in others)
+
+
+def test_elasticsearch_gone_mid_run_is_recorded_per_feed(settings: Settings) -> None:
+    ctx = IngestContext.open(settings)
+    ctx.es.close()
+    dead = settings.model_copy(update={"es_url": "http://127.0.0.1:9"})
+    ctx.es = make_es_client(dead)  # as if the cluster went away after the run started
+    try:
+        summary = ingest_feeds(ctx, select_feeds(settings, ["fixture-world", "fixture-korea"]))
+    finally:
+        ctx.close()
+    assert [f.ok for f in summary.feeds] == [False, False]
+    assert all((f.error or "").startswith("Elasticsearch:") for f in summary.feeds)
