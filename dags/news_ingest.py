@@ -13,7 +13,7 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Asset, dag, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from pipeline.assets import NEW_ARTICLES_NAME, NEW_ARTICLES_URI
 
@@ -46,9 +46,13 @@ def news_ingest() -> None:
 
     @task(map_index_template="{{ task.op_kwargs['feed_id'] }}")
     def ingest_feed(feed_id: str) -> dict[str, Any]:
+        from pipeline.errors import ConfigError
         from pipeline.ingest import ingest_feed_by_id
 
-        return ingest_feed_by_id(feed_id)
+        try:
+            return ingest_feed_by_id(feed_id)
+        except ConfigError as exc:
+            raise AirflowFailException(str(exc)) from exc  # retrying cannot fix a bad file
 
     @task(trigger_rule="all_done", outlets=[NEW_ARTICLES])
     def publish_new_articles(results: list[dict[str, Any]], **context: Any) -> dict[str, int]:
