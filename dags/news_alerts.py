@@ -1,6 +1,7 @@
-"""news_alerts: runs whenever news_ingest publishes new articles (asset-triggered).
+"""news_alerts: matches new articles against the alert rules and delivers the alerts.
 
-For now it records ingest statistics; keyword alerting will live here.
+Runs whenever news_ingest publishes new articles (asset-triggered), and every 10
+minutes so that failed deliveries are retried even when nothing new arrives.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from pipeline.assets import NEW_ARTICLES_NAME, NEW_ARTICLES_URI
 
@@ -18,7 +19,9 @@ NEW_ARTICLES = Asset(name=NEW_ARTICLES_NAME, uri=NEW_ARTICLES_URI)
 
 @dag(
     dag_id="news_alerts",
-    schedule=[NEW_ARTICLES],
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("*/10 * * * *", timezone="UTC"), assets=[NEW_ARTICLES]
+    ),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
@@ -36,7 +39,18 @@ def news_alerts() -> None:
         print(f"ingest stats: {stats}")
         return stats
 
-    record_ingest_stats()
+    @task
+    def match_and_deliver() -> dict[str, Any]:
+        from datetime import UTC, datetime
+
+        from pipeline.alerts import run_alerts
+        from pipeline.config import load_settings
+
+        # Events are create-only, so a generous look-back never sends twice.
+        since = datetime.now(UTC) - timedelta(hours=2)
+        return run_alerts(load_settings(), since)
+
+    record_ingest_stats() >> match_and_deliver()
 
 
 news_alerts()

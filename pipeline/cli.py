@@ -94,18 +94,25 @@ def _print_json(data: Any) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.ingest import print_progress, run_cycle
+    from pipeline.ingest import print_progress, run_cycle_with_alerts
 
     settings = config.load_settings()
-    summary = run_cycle(settings, args.feeds, progress=None if args.json else print_progress)
+    summary, alerts = run_cycle_with_alerts(
+        settings, args.feeds, progress=None if args.json else print_progress
+    )
     totals = summary.totals()
     if args.json:
-        _print_json(summary.to_json())
+        _print_json({**summary.to_json(), "alerts": alerts})
     else:
         print(
             "feeds ok {feeds_ok}, failed {feeds_failed} | entries {entries}, new {new}, "
             "duplicate {duplicate}, extracted {extracted}, failed {failed}, "
-            "indexed {indexed}".format(**totals)
+            "indexed {indexed} (near-duplicate {near_duplicate})".format(**totals)
+        )
+        match, delivery = alerts["match"], alerts["delivery"]
+        print(
+            f"alerts: {match['events_created']} new, {delivery['delivered']} delivered, "
+            f"{delivery['pending']} pending, {delivery['failed']} failed"
         )
     all_failed = summary.feeds and totals["feeds_ok"] == 0
     return EXIT_FAILURE if all_failed else EXIT_OK
@@ -226,6 +233,56 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_alerts(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from pipeline import alerts
+    from pipeline.index import check_reachable, ensure_indices, make_es_client
+
+    settings = config.load_settings()
+    rules_config = config.load_alerts(settings)
+    rules = {rule.id: rule for rule in rules_config.rules}
+    if args.action in ("show", "test") and args.rule not in rules:
+        raise NewsmonError(f"no alert rule {args.rule!r} (known: {', '.join(rules) or 'none'})")
+    if args.action == "list":
+        data: Any = [rule.model_dump() for rule in rules_config.rules]
+    elif args.action == "show":
+        data = rules[args.rule].model_dump()
+    else:
+        es = make_es_client(settings)
+        check_reachable(es, settings)
+        ensure_indices(es, settings)
+        if args.action == "test":
+            data = alerts.test_rule(es, settings, rules[args.rule], days=args.days)
+        elif args.action == "sync":
+            data = {"rules": alerts.sync_rules(es, settings, rules_config)}
+        elif args.action == "run":
+            since = datetime.now(UTC) - timedelta(minutes=args.since_minutes)
+            data = alerts.run_alerts(settings, since)
+        elif args.action == "deliver":
+            data = vars(alerts.deliver_pending(es, settings, rules_config))
+        else:
+            data = alerts.history(es, settings, status=args.status, rule_id=args.rule)
+    if args.json or args.action in ("show", "sync", "run", "deliver"):
+        _print_json(data)
+    elif args.action == "list":
+        for rule in rules_config.rules:
+            state = "" if rule.enabled else "  (disabled)"
+            print(f"{rule.id}: {rule.query}  -> {', '.join(rule.channels)}{state}")
+    elif args.action == "test":
+        print(f"{len(data)} stories in the last {args.days} days")
+        for hit in data:
+            print(f"  {hit.get('published_at', '')[:10]}  {hit.get('title')}  {hit.get('url')}")
+    else:
+        for event in data:
+            print(
+                f"{event['matched_at'][:19]}  {event['status']:<9} {event['rule_id']}  "
+                f"{event.get('title', '')}"
+                + (f"  ({event['last_error']})" if event.get("last_error") else "")
+            )
+    return EXIT_OK
+
+
 def _cmd_retag(args: argparse.Namespace) -> int:
     from pipeline.index import check_reachable, make_es_client
     from pipeline.retag import RetagSummary, retag
@@ -339,7 +396,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
         "feeds": len(config.load_feeds(settings)),
         "topics": len((taxonomy := config.load_topics(settings)).topics),
         "entities": len(taxonomy.entities),
-        "alert_rules": len(config.load_alert_rules(settings)),
+        "alert_rules": len(config.load_alerts(settings).rules),
     }
     if args.json:
         _print_json(summary)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ConfigError
 
@@ -84,12 +84,52 @@ class Taxonomy:
     topics: list[TopicConfig]
 
 
+class ChannelConfig(_Strict):
+    """Where alerts go. Secrets (Slack URLs, HMAC keys, SMTP passwords) are named by the
+    environment variable that holds them, never written in the file."""
+
+    type: Literal["webhook", "slack", "email", "log"]
+    url: str | None = None
+    url_env: str | None = None
+    secret_env: str | None = None
+    timeout: float = Field(default=10.0, gt=0)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username_env: str | None = None
+    password_env: str | None = None
+    sender: str | None = None
+    to: list[str] = []
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> ChannelConfig:
+        if self.type in ("webhook", "slack") and not (self.url or self.url_env):
+            raise ValueError(f"a {self.type} channel needs url or url_env")
+        if self.type == "email" and not (self.smtp_host and self.sender and self.to):
+            raise ValueError("an email channel needs smtp_host, sender and to")
+        if self.type == "log" and not self.path:
+            raise ValueError("a log channel needs path")
+        return self
+
+
 class AlertRuleConfig(_Strict):
     id: str = Field(pattern=SLUG)
     query: str = Field(min_length=1)
     topics: list[str] = []
-    channels: list[str] = []
+    sources: list[str] = []  # site names or feed ids
+    languages: list[str] = []
+    entities: list[str] = []
+    channels: list[str] = Field(min_length=1)
     enabled: bool = True
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    channels: dict[str, ChannelConfig]
+    rules: list[AlertRuleConfig]
+    retry_base_seconds: float = 30.0
+    expire_hours: float = 48.0
 
 
 class Settings(_Strict):
@@ -232,11 +272,42 @@ def _check_topic_references(path: Path, topics: list[TopicConfig], terms: set[st
             raise ConfigError(str(path), f"{where}.near", "needs at least two terms to co-occur")
 
 
-def load_alert_rules(settings: Settings) -> list[AlertRuleConfig]:
+def load_alerts(settings: Settings) -> AlertsConfig:
+    """alerts.yaml: `channels` (name -> channel), `rules`, optional `delivery`."""
     path = settings.config_dir / "alerts.yaml"
-    rules = _load_list(path, "rules", AlertRuleConfig)
+    data = _read_mapping(path)
+    unknown = set(data) - {"channels", "rules", "delivery"}
+    if unknown:
+        raise ConfigError(str(path), sorted(unknown)[0], "unknown top-level key")
+    channels: dict[str, ChannelConfig] = {}
+    for name, raw in (data.get("channels") or {}).items():
+        try:
+            channels[str(name)] = ChannelConfig.model_validate(raw or {})
+        except ValidationError as exc:
+            key, problem = _first_error(exc)
+            raise ConfigError(
+                str(path), f"channels.{name}" + (f".{key}" if key else ""), problem
+            ) from None
+    rules = _parse_list(path, data, "rules", AlertRuleConfig)
     _reject_duplicate_ids(path, "rules", rules)
-    return rules
+    for index, rule in enumerate(rules):
+        for position, channel in enumerate(rule.channels):
+            if channel not in channels:
+                raise ConfigError(
+                    str(path),
+                    f"rules[{index}] ({rule.id}).channels[{position}]",
+                    f"unknown channel {channel!r}",
+                )
+    delivery = data.get("delivery") or {}
+    try:
+        return AlertsConfig(
+            channels,
+            rules,
+            retry_base_seconds=float(delivery.get("retry_base_seconds", 30)),
+            expire_hours=float(delivery.get("expire_hours", 48)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(path), "delivery", f"numbers expected: {exc}") from None
 
 
 Model = TypeVar("Model", bound=BaseModel)

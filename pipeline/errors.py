@@ -43,3 +43,7 @@ class FeedParseError(NewsmonError):
 
 class SearchSyntaxError(NewsmonError):
     pass
+
+
+class DeliveryError(NewsmonError):
+    """An alert channel did not accept a message; the event stays pending and is retried."""

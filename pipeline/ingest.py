@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from elasticsearch import ApiError, Elasticsearch
@@ -112,6 +113,19 @@ def run_cycle(
         return ingest_feeds(ctx, feeds, progress)
     finally:
         ctx.close()
+
+
+def run_cycle_with_alerts(
+    settings: config.Settings,
+    feed_ids: list[str] | None = None,
+    progress: Callable[[FeedResult], None] | None = None,
+) -> tuple[RunSummary, dict[str, Any]]:
+    """`newsmon run`: ingest, then match what this run indexed and deliver at once."""
+    from pipeline.alerts import run_alerts
+
+    started = datetime.now(UTC)
+    summary = run_cycle(settings, feed_ids, progress)
+    return summary, run_alerts(settings, since=started)
 
 
 def ingest_feeds(

@@ -40,6 +40,8 @@ def test_news_alerts_runs_on_the_new_articles_asset(dagbag: Any) -> None:
     dag = dagbag.dags["news_alerts"]
     condition = dag.timetable.asset_condition
     assert [a.name for a in condition.objects] == [NEW_ARTICLES_NAME]
+    assert type(dag.timetable).__name__ == "AssetOrTimeSchedule"  # also retries on a clock
+    assert [t.task_id for t in dag.tasks] == ["record_ingest_stats", "match_and_deliver"]
     assert all(t.retries >= 1 for t in dag.tasks)
 
 

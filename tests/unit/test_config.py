@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.config import (
     REPO_CONFIG_DIR,
-    load_alert_rules,
+    load_alerts,
     load_feeds,
     load_settings,
     load_topics,
@@ -25,7 +25,7 @@ def test_shipped_config_is_valid() -> None:
     assert all(feed.url.startswith("https://") for feed in feeds)
     topic_ids = {topic.id for topic in load_topics(settings).topics}
     assert {"russia-dprk-relations", "dprk-missile-tests", "ukraine-war", "sanctions"} <= topic_ids
-    assert load_alert_rules(settings)
+    assert load_alerts(settings).rules
 
 
 def test_environment_overrides_settings_file(tmp_path: Path) -> None:
@@ -91,3 +91,31 @@ def test_topic_without_rule_is_rejected(tmp_path: Path) -> None:
     (tmp_path / "topics.yaml").write_text("topics:\n  - id: t\n    name: T\n")
     with pytest.raises(ConfigError, match=r"topics\[0\] \(t\).*all_of or any_of"):
         load_topics(_settings(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("alerts_yaml", "key", "problem"),
+    [
+        ("channels:\n  a: {type: webhook}\n", "channels.a", "needs url or url_env"),
+        ("channels:\n  a: {type: pager}\n", "channels.a.type", "Input should be"),
+        (
+            "channels:\n  a: {type: log, path: /tmp/x}\nrules:\n  - id: r\n    query: x\n"
+            "    channels: [b]\n",
+            "rules[0] (r).channels[0]",
+            "unknown channel 'b'",
+        ),
+        (
+            "rules:\n  - id: r\n    query: x\n    channels: []\n",
+            "rules[0] (r).channels",
+            "at least 1",
+        ),
+    ],
+)
+def test_invalid_alerts_file_names_the_key(
+    tmp_path: Path, alerts_yaml: str, key: str, problem: str
+) -> None:
+    (tmp_path / "alerts.yaml").write_text(alerts_yaml)
+    with pytest.raises(ConfigError) as info:
+        load_alerts(_settings(tmp_path))
+    assert info.value.key == key
+    assert problem in info.value.problem

@@ -1,0 +1,143 @@
+"""Alert channels: generic webhook, Slack incoming webhook, email over SMTP, log file.
+
+`send` raises DeliveryError when a channel does not take the message; the caller
+keeps the event pending and retries it later. Secrets are read from the
+environment variables the channel config names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from email.message import EmailMessage
+from html import escape
+from pathlib import Path
+
+import httpx
+
+from pipeline.config import ChannelConfig
+from pipeline.errors import DeliveryError
+
+SIGNATURE_HEADER = "X-Newsmon-Signature"
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    event_id: str
+    rule_id: str
+    title: str
+    url: str
+    site: str | None
+    published_at: str | None
+    matched_terms: list[str]
+
+    def summary(self) -> str:
+        when = (self.published_at or "")[:16].replace("T", " ")
+        terms = ", ".join(self.matched_terms) or "-"
+        return (
+            f"[newsmon] {self.rule_id}: {self.title}\n{self.site or '?'} {when}\n"
+            f"matched: {terms}\n{self.url}"
+        )
+
+
+def send(
+    name: str, channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str] | None = None
+) -> None:
+    env = os.environ if env is None else env
+    senders = {"webhook": _webhook, "slack": _slack, "email": _email, "log": _log}
+    try:
+        senders[channel.type](channel, message, env)
+    except DeliveryError:
+        raise
+    except (httpx.HTTPError, smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"channel {name}: {type(exc).__name__}: {exc}") from None
+
+
+def _secret(env: Mapping[str, str], name: str | None, what: str) -> str | None:
+    if name is None:
+        return None
+    value = env.get(name)
+    if not value:
+        raise DeliveryError(f"{what}: environment variable {name} is not set")
+    return value
+
+
+def _url(channel: ChannelConfig, env: Mapping[str, str]) -> str:
+    return channel.url or str(_secret(env, channel.url_env, "url_env"))
+
+
+def _post(channel: ChannelConfig, url: str, body: bytes, headers: dict[str, str]) -> None:
+    response = httpx.post(url, content=body, headers=headers, timeout=channel.timeout)
+    if not 200 <= response.status_code < 300:
+        raise DeliveryError(f"{url} answered HTTP {response.status_code}")
+
+
+def _webhook(channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str]) -> None:
+    body = json.dumps(asdict(message), sort_keys=True).encode()
+    headers = {"Content-Type": "application/json", "X-Newsmon-Event": message.event_id}
+    secret = _secret(env, channel.secret_env, "secret_env")
+    if secret:
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        headers[SIGNATURE_HEADER] = f"sha256={digest}"
+    _post(channel, _url(channel, env), body, headers)
+
+
+def _slack(channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str]) -> None:
+    when = (message.published_at or "")[:16].replace("T", " ")
+    text = (
+        f"*<{message.url}|{_slack_escape(message.title)}>*\n"
+        f"{_slack_escape(message.site or '?')} · {when}\n"
+        f"Matched: {_slack_escape(', '.join(message.matched_terms) or '-')} "
+        f"(rule `{message.rule_id}`)"
+    )
+    payload = {
+        "text": message.summary(),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
+    _post(
+        channel,
+        _url(channel, env),
+        json.dumps(payload).encode(),
+        {"Content-Type": "application/json"},
+    )
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _email(channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str]) -> None:
+    email = EmailMessage()
+    email["Subject"] = f"[newsmon] {message.rule_id}: {message.title}"[:250]
+    email["From"] = str(channel.sender)
+    email["To"] = ", ".join(channel.to)
+    email["X-Newsmon-Event"] = message.event_id
+    email.set_content(message.summary())
+    terms = escape(", ".join(message.matched_terms) or "-")
+    email.add_alternative(
+        f'<p><a href="{escape(message.url, quote=True)}">{escape(message.title)}</a></p>'
+        f"<p>{escape(message.site or '?')} · {escape(message.published_at or '')}</p>"
+        f"<p>Matched: {terms} (rule <code>{escape(message.rule_id)}</code>)</p>",
+        subtype="html",
+    )
+    username = _secret(env, channel.username_env, "username_env")
+    password = _secret(env, channel.password_env, "password_env")
+    with smtplib.SMTP(str(channel.smtp_host), channel.smtp_port, timeout=channel.timeout) as smtp:
+        if channel.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if username and password:
+            smtp.login(username, password)
+        smtp.send_message(email)
+
+
+def _log(channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str]) -> None:
+    path = Path(str(channel.path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(asdict(message), ensure_ascii=False) + "\n")

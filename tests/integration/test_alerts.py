@@ -1,0 +1,151 @@
+"""Alerts end to end on loopback: ingest -> match -> one message per channel per story."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipeline import alerts
+from pipeline.config import load_alerts, load_settings
+from pipeline.errors import ConfigError
+from pipeline.ingest import run_cycle_with_alerts
+from tests.conftest import delete_indices, make_test_env
+from tests.fixture_site import FixtureSite, write_config_dir
+from tests.receivers import HttpReceiver, SmtpReceiver
+
+FEEDS = {"fixture-world": "/feeds/world.rss", "fixture-korea": "/feeds/korea.atom"}
+SECRET = "s3cret-for-tests"
+RULE = '"cruise missile" OR "strategic missile"'
+
+
+@pytest.fixture
+def receivers() -> Iterator[tuple[HttpReceiver, HttpReceiver, SmtpReceiver]]:
+    hook, slack, smtp = HttpReceiver(), HttpReceiver(), SmtpReceiver()
+    yield hook, slack, smtp
+    hook.stop()
+    slack.stop()
+    smtp.stop()
+
+
+@pytest.fixture
+def alert_env(
+    tmp_path: Path,
+    fixture_site: FixtureSite,
+    es: Elasticsearch,
+    receivers: tuple[HttpReceiver, HttpReceiver, SmtpReceiver],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[dict[str, str]]:
+    hook, slack, smtp = receivers
+    config_dir = write_config_dir(tmp_path / "config", fixture_site.base_url, FEEDS)
+    (config_dir / "alerts.yaml").write_text(f"""
+channels:
+  hook: {{type: webhook, url: "{hook.url}", secret_env: NEWSMON_TEST_HOOK_SECRET, timeout: 5}}
+  slack: {{type: slack, url_env: NEWSMON_TEST_SLACK_URL}}
+  mail: {{type: email, smtp_host: 127.0.0.1, smtp_port: {smtp.port}, starttls: false,
+          sender: newsmon@example.org, to: [analyst@example.org]}}
+  file: {{type: log, path: "{tmp_path / "alerts.jsonl"}"}}
+rules:
+  - id: dprk-cruise-missiles
+    query: '{RULE}'
+    topics: [dprk-missile-tests]
+    channels: [hook, slack, mail, file]
+""")
+    env = make_test_env(config_dir)
+    env.update(NEWSMON_TEST_HOOK_SECRET=SECRET, NEWSMON_TEST_SLACK_URL=slack.url)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    yield env
+    delete_indices(es, env["NEWSMON_INDEX_PREFIX"])
+
+
+def test_one_message_per_channel_per_story_and_none_on_rerun(
+    alert_env: dict[str, str],
+    receivers: tuple[HttpReceiver, HttpReceiver, SmtpReceiver],
+    tmp_path: Path,
+) -> None:
+    hook, slack, smtp = receivers
+    settings = load_settings()
+    summary, result = run_cycle_with_alerts(settings)
+    assert summary.totals()["near_duplicate"] == 1  # the syndicated copy is in the same story
+    assert result["match"]["matches"] == 2  # original and copy both match ...
+    assert result["match"]["events_created"] == 1  # ... but it is one story
+    assert result["delivery"] == {"delivered": 1, "pending": 0, "failed": 0, "errors": []}
+
+    ((headers, body),) = hook.received
+    payload = json.loads(body)
+    assert payload["rule_id"] == "dprk-cruise-missiles"
+    assert payload["url"].startswith("http://127.0.0.1")
+    assert payload["matched_terms"] == ["cruise missile"]
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["x-newsmon-signature"] == f"sha256={expected}"
+
+    ((_, slack_body),) = slack.received
+    text = json.loads(slack_body)["blocks"][0]["text"]["text"]
+    assert payload["title"] in text and payload["url"] in text and "Matched: cruise missile" in text
+
+    (mail,) = smtp.messages
+    assert mail["Subject"] == f"[newsmon] dprk-cruise-missiles: {payload['title']}"
+    parts = {part.get_content_type() for part in mail.walk()}
+    assert {"text/plain", "text/html"} <= parts
+
+    lines = (tmp_path / "alerts.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["event_id"] == payload["event_id"]
+
+    # Rerunning ingest and alerts sends nothing new.
+    _, again = run_cycle_with_alerts(settings)
+    assert again["match"]["events_created"] == 0
+    assert (
+        alerts.run_alerts(settings, since=datetime.now(UTC) - timedelta(days=1))["match"][
+            "events_created"
+        ]
+        == 0
+    )
+    assert (len(hook.received), len(slack.received), len(smtp.messages)) == (1, 1, 1)
+    events = alerts.history(Elasticsearch(settings.elasticsearch_url), settings, status="delivered")
+    assert [e["rule_id"] for e in events] == ["dprk-cruise-missiles"]
+
+
+def test_channel_down_then_up_gets_the_message_exactly_once(
+    alert_env: dict[str, str],
+    receivers: tuple[HttpReceiver, HttpReceiver, SmtpReceiver],
+    es: Elasticsearch,
+) -> None:
+    hook, slack, smtp = receivers
+    hook.fail_next = 1
+    settings = load_settings()
+    _, result = run_cycle_with_alerts(settings)
+    assert result["delivery"]["pending"] == 1 and "HTTP 503" in result["delivery"]["errors"][0]
+    assert (len(hook.received), len(slack.received), len(smtp.messages)) == (0, 1, 1)
+    (pending,) = alerts.history(es, settings, status="pending")
+    assert pending["attempts"] == 1 and "503" in pending["last_error"]
+
+    config = load_alerts(settings)
+    # Not yet due: the backoff holds the retry back.
+    assert alerts.deliver_pending(es, settings, config).delivered == 0
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    retried = alerts.deliver_pending(es, settings, config, now=later)
+    assert retried.delivered == 1
+    assert (len(hook.received), len(slack.received), len(smtp.messages)) == (1, 1, 1)
+    assert hook.attempts == 2
+    assert (
+        alerts.deliver_pending(es, settings, config, now=later + timedelta(hours=1)).delivered == 0
+    )
+
+
+def test_invalid_rule_is_rejected_with_a_clear_message(
+    alert_env: dict[str, str], es: Elasticsearch
+) -> None:
+    settings = load_settings()
+    path = settings.config_dir / "alerts.yaml"
+    path.write_text(path.read_text().replace(RULE, '"cruise missile AND (Pyongyang'))
+    with pytest.raises(ConfigError) as info:
+        alerts.run_alerts(settings, since=datetime.now(UTC))
+    assert info.value.key == "rules[0] (dprk-cruise-missiles).query"
+    assert str(path) in str(info.value)
