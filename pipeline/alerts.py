@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from pipeline.errors import ConfigError, DeliveryError
 from pipeline.search import SEARCH_FIELDS
 
 RULES_PER_MSEARCH = 200
+DELIVERY_THREADS = 8
 CLAIM_SECONDS = 300
 _OPERATORS = {"and", "or", "not", "to"}
 _WORD = re.compile(r"\w+")
@@ -132,14 +134,44 @@ def sync_rules(es: Elasticsearch, settings: config.Settings, alerts: config.Aler
     return len(alerts.rules)
 
 
-def rule_words(query: str) -> set[str] | None:
-    """Plain words a match must contain at least one of, or None when the rule can match
-    without any (wildcards, fuzzy, NOT-only, ranges)."""
-    if re.search(r"[*?~\[\]{}]|(^|\s)(-|NOT\b)", query):
+@dataclass(frozen=True)
+class RuleWords:
+    """Plain words of a rule's query: a match needs all of them (`every`) or, for a query
+    with OR, at least one of them."""
+
+    words: frozenset[str]
+    every: bool
+
+
+def rule_words(query: str) -> RuleWords | None:
+    """None when the rule can match without any plain word (wildcards, fuzzy, NOT, ranges,
+    field filters on keyword fields): such rules are always searched."""
+    if re.search(r"[*?~\[\]{}:]|(^|\s)(-|NOT\b)", query):
         return None
-    without_fields = re.sub(r"\b\w+:", " ", query)
-    words = {w.lower() for w in _WORD.findall(without_fields)} - _OPERATORS
-    return words or None
+    words = frozenset(w.lower() for w in _WORD.findall(query)) - _OPERATORS
+    if not words:
+        return None
+    return RuleWords(words, every=re.search(r"\bOR\b|\|\|", query) is None)
+
+
+def candidate_rules(
+    rules: list[config.AlertRuleConfig], token_sets: list[set[str]]
+) -> list[config.AlertRuleConfig]:
+    """Rules that can match at least one article of the batch, judged by its words alone.
+    Never drops a rule that Elasticsearch would match (the analyzer splits on the same
+    word boundaries); it only spares the searches that cannot match."""
+    present = set().union(*token_sets) if token_sets else set()
+    candidates = []
+    for rule in rules:
+        needed = rule_words(rule.query)
+        if needed is None:
+            candidates.append(rule)
+        elif not needed.every:
+            if needed.words & present:
+                candidates.append(rule)
+        elif needed.words <= present and any(needed.words <= tokens for tokens in token_sets):
+            candidates.append(rule)
+    return candidates
 
 
 @dataclass
@@ -154,61 +186,72 @@ def match_since(
     es: Elasticsearch, settings: config.Settings, alerts: config.AlertsConfig, since: datetime
 ) -> MatchSummary:
     """Match articles fetched since `since` and create the events (create-only)."""
-    summary = MatchSummary()
-    rules = [rule for rule in alerts.rules if rule.enabled]
-    if not rules:
-        return summary
-    articles = settings.index_name("articles")
+    body = {"query": {"range": {"fetched_at": {"gte": since.isoformat()}}}}
     batch = list(
         helpers.scan(
-            es,
-            index=articles,
-            _source=["title", "text"],
-            query={
-                "query": {"range": {"fetched_at": {"gte": since.isoformat()}}}
-            },  # scan takes a body,
+            es, index=settings.index_name("articles"), query=body, _source=["title", "text"]
         )
     )
-    summary.articles = len(batch)
-    if not batch:
+    return match_articles(es, settings, alerts, batch)
+
+
+def match_articles(
+    es: Elasticsearch,
+    settings: config.Settings,
+    alerts: config.AlertsConfig,
+    batch: list[dict[str, Any]],
+    prefilter: bool = True,
+) -> MatchSummary:
+    """Match a batch of indexed articles (hits with title and text) against the rules."""
+    summary = MatchSummary(articles=len(batch))
+    rules = [rule for rule in alerts.rules if rule.enabled]
+    if not rules or not batch:
         return summary
     ids = [hit["_id"] for hit in batch]
-    present = {
-        w.lower()
+    token_sets = [
+        {
+            w.lower()
+            for w in _WORD.findall(
+                f"{hit['_source'].get('title', '')} {hit['_source'].get('text', '')}"
+            )
+        }
         for hit in batch
-        for w in _WORD.findall(
-            f"{hit['_source'].get('title', '')} {hit['_source'].get('text', '')}"
-        )
-    }
-    candidates = [r for r in rules if (words := rule_words(r.query)) is None or words & present]
+    ]
+    candidates = candidate_rules(rules, token_sets) if prefilter else rules
     summary.candidate_rules = len(candidates)
     events = []
     for start in range(0, len(candidates), RULES_PER_MSEARCH):
         chunk = candidates[start : start + RULES_PER_MSEARCH]
-        searches: list[dict[str, Any]] = []
-        for rule in chunk:
-            query = rule_query(rule)
-            query["bool"]["filter"].append({"ids": {"values": ids}})
-            searches += [
-                {"index": articles},
-                {
-                    "query": query,
-                    "size": len(ids),
-                    "_source": ["title", "url", "site", "published_at", "cluster_id"],
-                    "highlight": {
-                        "fields": {"title": {}, "text": {}},
-                        "number_of_fragments": 3,
-                        "fragment_size": 80,
-                    },
-                },
-            ]
-        responses = es.msearch(searches=searches)["responses"]
+        responses = es.msearch(searches=_searches(settings, chunk, ids))["responses"]
         for rule, response in zip(chunk, responses, strict=True):
             for hit in response.get("hits", {}).get("hits", []):
                 summary.matches += 1
                 events.append(_event(rule, hit))
     summary.events_created = _create_events(es, settings, events)
     return summary
+
+
+def _searches(
+    settings: config.Settings, rules: list[config.AlertRuleConfig], ids: list[str]
+) -> list[dict[str, Any]]:
+    searches: list[dict[str, Any]] = []
+    for rule in rules:
+        query = rule_query(rule)
+        query["bool"]["filter"].append({"ids": {"values": ids}})
+        searches += [
+            {"index": settings.index_name("articles")},
+            {
+                "query": query,
+                "size": len(ids),
+                "_source": ["title", "url", "site", "published_at", "cluster_id"],
+                "highlight": {
+                    "fields": {"title": {}, "text": {}},
+                    "number_of_fragments": 3,
+                    "fragment_size": 80,
+                },
+            },
+        ]
+    return searches
 
 
 def _event(rule: config.AlertRuleConfig, hit: dict[str, Any]) -> dict[str, Any]:
@@ -287,21 +330,24 @@ def deliver_pending(
         },
         sort=[{"matched_at": "asc"}],
     )["hits"]["hits"]
-    for hit in due:
+
+    def deliver(hit: dict[str, Any]) -> dict[str, Any] | None:
         claim = _claim(es, target, hit, now)
         if claim is None:
-            continue  # another worker has it
-        outcome = _deliver_one(
-            hit["_source"], rules.get(hit["_source"]["rule_id"]), alerts, hit["_id"], now, env
-        )
+            return None  # another worker has it
+        source = hit["_source"]
+        outcome = _deliver_one(source, rules.get(source["rule_id"]), alerts, hit["_id"], now, env)
         es.update(
-            index=target,
-            id=hit["_id"],
-            doc=outcome,
-            if_seq_no=claim[0],
-            if_primary_term=claim[1],
-            refresh="wait_for",
+            index=target, id=hit["_id"], doc=outcome, if_seq_no=claim[0], if_primary_term=claim[1]
         )
+        return outcome
+
+    # Channels are network-bound: several events go out at once.
+    with ThreadPoolExecutor(max_workers=DELIVERY_THREADS) as pool:
+        outcomes = list(pool.map(deliver, due))
+    for hit, outcome in zip(due, outcomes, strict=True):
+        if outcome is None:
+            continue
         status = outcome["status"]
         if status == "delivered":
             summary.delivered += 1
@@ -311,6 +357,8 @@ def deliver_pending(
             summary.failed += 1
         if outcome.get("last_error") and status != "delivered":
             summary.errors.append(f"{hit['_source']['rule_id']}: {outcome['last_error']}")
+    if due:
+        es.indices.refresh(index=target)  # once per pass, not per event
     return summary
 
 
