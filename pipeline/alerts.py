@@ -342,6 +342,10 @@ def deliver_pending(
         )
         return outcome
 
+    due, held = _apply_throttles(es, target, rules, due, now)
+    for hit, until in held:  # over the rule's throttle: wait for the next period
+        es.update(index=target, id=hit["_id"], doc={"next_attempt_at": until.isoformat()})
+        summary.pending += 1
     # Channels are network-bound: several events go out at once.
     with ThreadPoolExecutor(max_workers=DELIVERY_THREADS) as pool:
         outcomes = list(pool.map(deliver, due))
@@ -360,6 +364,51 @@ def deliver_pending(
     if due:
         es.indices.refresh(index=target)  # once per pass, not per event
     return summary
+
+
+PERIODS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def _apply_throttles(
+    es: Elasticsearch,
+    target: str,
+    rules: dict[str, config.AlertRuleConfig],
+    due: list[dict[str, Any]],
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], datetime]]]:
+    """Split due events into those a rule's throttle lets through now and those held back
+    until the period has room again (events are kept, never dropped)."""
+    sent: dict[str, int] = {}
+    for period, length in PERIODS.items():
+        throttled = [r.id for r in rules.values() if r.throttle and r.throttle.per == period]
+        if not throttled:
+            continue
+        counts = es.search(
+            index=target,
+            size=0,
+            query={
+                "bool": {
+                    "filter": [
+                        {"terms": {"rule_id": throttled}},
+                        {"range": {"delivered_at": {"gt": (now - length).isoformat()}}},
+                    ]
+                }
+            },
+            aggs={"rules": {"terms": {"field": "rule_id", "size": len(throttled)}}},
+        )
+        for bucket in counts["aggregations"]["rules"]["buckets"]:
+            sent[bucket["key"]] = bucket["doc_count"]
+    allowed, held = [], []
+    for hit in due:
+        rule = rules.get(hit["_source"]["rule_id"])
+        if rule is None or rule.throttle is None:
+            allowed.append(hit)
+        elif sent.get(rule.id, 0) < rule.throttle.max:
+            sent[rule.id] = sent.get(rule.id, 0) + 1
+            allowed.append(hit)
+        else:
+            held.append((hit, now + PERIODS[rule.throttle.per]))
+    return allowed, held
 
 
 def _claim(

@@ -113,6 +113,11 @@ class ChannelConfig(_Strict):
         return self
 
 
+class ThrottleConfig(_Strict):
+    max: int = Field(ge=1)
+    per: Literal["hour", "day"]
+
+
 class AlertRuleConfig(_Strict):
     id: str = Field(pattern=SLUG)
     query: str = Field(min_length=1)
@@ -121,6 +126,7 @@ class AlertRuleConfig(_Strict):
     languages: list[str] = []
     entities: list[str] = []
     channels: list[str] = Field(min_length=1)
+    throttle: ThrottleConfig | None = None  # at most `max` messages per hour/day
     enabled: bool = True
 
 

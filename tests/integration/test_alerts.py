@@ -149,3 +149,30 @@ def test_invalid_rule_is_rejected_with_a_clear_message(
         alerts.run_alerts(settings, since=datetime.now(UTC))
     assert info.value.key == "rules[0] (dprk-cruise-missiles).query"
     assert str(path) in str(info.value)
+
+
+def test_throttle_holds_messages_until_the_next_period(
+    alert_env: dict[str, str], es: Elasticsearch, tmp_path: Path
+) -> None:
+    settings = load_settings()
+    log = tmp_path / "throttled.jsonl"
+    (settings.config_dir / "alerts.yaml").write_text(f"""
+channels:
+  file: {{type: log, path: "{log}"}}
+rules:
+  - id: anything-north-korea
+    query: '"North Korea"'
+    channels: [file]
+    throttle: {{max: 1, per: hour}}
+""")
+    _, result = run_cycle_with_alerts(settings)
+    assert result["match"]["events_created"] == 3  # three stories (the copy joins the first)
+    assert result["delivery"]["delivered"] == 1 and result["delivery"]["pending"] == 2
+    assert len(log.read_text().splitlines()) == 1
+    config = load_alerts(settings)
+    soon = datetime.now(UTC) + timedelta(minutes=10)
+    assert alerts.deliver_pending(es, settings, config, now=soon).delivered == 0
+    next_hour = datetime.now(UTC) + timedelta(minutes=61)
+    assert alerts.deliver_pending(es, settings, config, now=next_hour).delivered == 1
+    assert len(log.read_text().splitlines()) == 2  # one per hour; the third waits its turn
+    assert len(alerts.history(es, settings, status="pending")) == 1
