@@ -72,8 +72,13 @@ def _url(channel: ChannelConfig, env: Mapping[str, str]) -> str:
     return channel.url or str(_secret(env, channel.url_env, "url_env"))
 
 
+# One client for all posts: creating one per message (as httpx.post does) builds a new
+# TLS context each time, which cost more than the delivery itself.
+_HTTP = httpx.Client(follow_redirects=False)
+
+
 def _post(channel: ChannelConfig, url: str, body: bytes, headers: dict[str, str]) -> None:
-    response = httpx.post(url, content=body, headers=headers, timeout=channel.timeout)
+    response = _HTTP.post(url, content=body, headers=headers, timeout=channel.timeout)
     if not 200 <= response.status_code < 300:
         raise DeliveryError(f"{url} answered HTTP {response.status_code}")
 
