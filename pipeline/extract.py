@@ -81,10 +81,6 @@ def extract(html: bytes | str, url: str, entry: FeedEntry | None = None) -> Extr
     return Extraction(_article(data, text, source, url, entry))
 
 
-def extract_article(html: bytes | str, url: str, entry: FeedEntry | None = None) -> Article | None:
-    return extract(html, url, entry).article
-
-
 def reconcile(main: str, reference: str) -> tuple[str, str]:
     """Trim the main text's edges to the span the reference extraction confirms."""
     if not main.strip():

@@ -36,10 +36,11 @@ class IngestContext:
     tagger: Tagger
 
     @classmethod
-    def open(cls, settings: config.Settings) -> IngestContext:
+    def open(cls, settings: config.Settings, setup_indices: bool = True) -> IngestContext:
         es = index.make_es_client(settings)
         index.check_reachable(es, settings)
-        index.ensure_indices(es, settings)
+        if setup_indices:
+            index.ensure_indices(es, settings)
         return cls(settings, make_client(settings), es, Tagger(config.load_topics(settings)))
 
     def close(self) -> None:
@@ -173,14 +174,22 @@ def print_progress(result: FeedResult) -> None:
 
 
 def configured_feed_ids() -> list[str]:
-    return [feed.id for feed in config.load_feeds(config.load_settings())]
+    """The run's feeds; also sets up the indices once, so the per-feed tasks need not."""
+    settings = config.load_settings()
+    es = index.make_es_client(settings)
+    try:
+        index.check_reachable(es, settings)
+        index.ensure_indices(es, settings)
+    finally:
+        es.close()
+    return [feed.id for feed in config.load_feeds(settings)]
 
 
 def ingest_feed_by_id(feed_id: str) -> dict[str, object]:
     """Ingest one feed; retryable feed failures raise so Airflow retries the task."""
     settings = config.load_settings()
     (feed,) = select_feeds(settings, [feed_id])
-    ctx = IngestContext.open(settings)
+    ctx = IngestContext.open(settings, setup_indices=False)  # list_feeds did it
     try:
         result = ingest_feed(ctx, feed, raise_transient=True)
     finally:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.extract import detect_language, extract, extract_article, reconcile
+from pipeline.extract import detect_language, extract, reconcile
 from pipeline.models import FeedEntry
 
 ARTICLES = Path(__file__).resolve().parents[1] / "fixtures" / "site" / "articles"
@@ -10,7 +10,7 @@ URL = "https://news.example/articles/putin-ri-hi-yong.html?utm_source=rss"
 
 
 def test_extracts_body_and_metadata() -> None:
-    article = extract_article((ARTICLES / "putin-ri-hi-yong.html").read_bytes(), URL)
+    article = extract((ARTICLES / "putin-ri-hi-yong.html").read_bytes(), URL).article
     assert article is not None
     assert (
         article.title == "Putin Strengthens Ties with North Korea Amid Missile Tests by Kim Jong Un"
@@ -28,7 +28,7 @@ def test_extracts_body_and_metadata() -> None:
 
 def test_page_without_article_text_gives_none() -> None:
     html = b"<html><body><nav><a href='/'>Home</a></nav><p>Subscribe</p></body></html>"
-    assert extract_article(html, "https://news.example/empty") is None
+    assert extract(html, "https://news.example/empty").article is None
 
 
 def test_language_detection_is_offline() -> None:
@@ -71,6 +71,6 @@ def test_feed_summary_is_the_last_fallback() -> None:
 
 
 def test_headline_is_not_repeated_as_first_body_line() -> None:
-    article = extract_article((ARTICLES / "hwasong-launch.html").read_bytes(), URL)
+    article = extract((ARTICLES / "hwasong-launch.html").read_bytes(), URL).article
     assert article is not None
     assert not article.text.startswith(article.title)
