@@ -2,11 +2,11 @@
 deliver to the rules' channels, retry what failed.
 
 Matching. The stripped Elasticsearch distribution used locally has no percolator
-module, so rules are matched the other way round: the batch of new articles is
-searched with every candidate rule's query, restricted to the batch's ids (one
-_msearch). A rule is a candidate when one of its plain words occurs in the batch
-(rules with wildcards, NOT-only or odd tokens always are), which keeps thousands
-of rules cheap. Results equal `newsmon search` exactly: same query, same index.
+module, so rules are matched the other way round: each batch of new articles is
+searched with the rules' queries, each restricted to the batch's ids (one _msearch
+per 200 rules). `rule_filter` first drops the rules (and articles) that cannot
+match, which keeps thousands of rules cheap. Results equal `newsmon search`
+exactly: same query, same index.
 
 Once per story. An event's id is the hash of (rule id, cluster id) and it is
 written with `create`: reruns, retries and syndicated copies of a story hit the
@@ -20,29 +20,27 @@ channel not yet done, and keeps the event pending with its error and a backoff
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from elasticsearch import ConflictError, Elasticsearch, helpers
+from elasticsearch import Elasticsearch, helpers
 
 from pipeline import config, index
-from pipeline.channels import AlertMessage, send
+from pipeline.channels import AlertMessage, Digest, Message, send
 from pipeline.errors import ConfigError, DeliveryError
+from pipeline.models import alert_event_id
+from pipeline.rule_filter import ArticleTerms, RuleFilter, matched_terms
 from pipeline.search import SEARCH_FIELDS
+from pipeline.spikes import check_spikes
 
 RULES_PER_MSEARCH = 200
+MATCH_BATCH = 500  # articles per round of matching in a catch-up
 DELIVERY_THREADS = 8
 CLAIM_SECONDS = 300
-_OPERATORS = {"and", "or", "not", "to"}
-_WORD = re.compile(r"\w+")
-
-
-def event_id(rule_id: str, cluster_id: str) -> str:
-    return hashlib.sha256(f"{rule_id}\x1f{cluster_id}".encode()).hexdigest()
+DUE_PER_PASS = 1000
 
 
 def rule_query(rule: config.AlertRuleConfig) -> dict[str, Any]:
@@ -134,52 +132,30 @@ def sync_rules(es: Elasticsearch, settings: config.Settings, alerts: config.Aler
     return len(alerts.rules)
 
 
-@dataclass(frozen=True)
-class RuleWords:
-    """Plain words of a rule's query: a match needs all of them (`every`) or, for a query
-    with OR, at least one of them."""
-
-    words: frozenset[str]
-    every: bool
-
-
-def rule_words(query: str) -> RuleWords | None:
-    """None when the rule can match without any plain word (wildcards, fuzzy, NOT, ranges,
-    field filters on keyword fields): such rules are always searched."""
-    if re.search(r"[*?~\[\]{}:]|(^|\s)(-|NOT\b)", query):
-        return None
-    words = frozenset(w.lower() for w in _WORD.findall(query)) - _OPERATORS
-    if not words:
-        return None
-    return RuleWords(words, every=re.search(r"\bOR\b|\|\|", query) is None)
-
-
-def candidate_rules(
-    rules: list[config.AlertRuleConfig], token_sets: list[set[str]]
-) -> list[config.AlertRuleConfig]:
-    """Rules that can match at least one article of the batch, judged by its words alone.
-    Never drops a rule that Elasticsearch would match (the analyzer splits on the same
-    word boundaries); it only spares the searches that cannot match."""
-    present = set().union(*token_sets) if token_sets else set()
-    candidates = []
-    for rule in rules:
-        needed = rule_words(rule.query)
-        if needed is None:
-            candidates.append(rule)
-        elif not needed.every:
-            if needed.words & present:
-                candidates.append(rule)
-        elif needed.words <= present and any(needed.words <= tokens for tokens in token_sets):
-            candidates.append(rule)
-    return candidates
-
-
 @dataclass
 class MatchSummary:
     articles: int = 0
     candidate_rules: int = 0
     matches: int = 0
     events_created: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+# What matching needs of each article: the text for the rule filter, the keyword fields
+# for the rules' filters, and what goes into the alert message.
+ARTICLE_FIELDS = [
+    "title",
+    "text",
+    "url",
+    "site",
+    "feed_id",
+    "language",
+    "topics",
+    "entities",
+    "published_at",
+    "cluster_id",
+]
+_RULE_FILTER = RuleFilter()
 
 
 def match_since(
@@ -188,11 +164,17 @@ def match_since(
     """Match articles fetched since `since` and create the events (create-only)."""
     body = {"query": {"range": {"fetched_at": {"gte": since.isoformat()}}}}
     batch = list(
-        helpers.scan(
-            es, index=settings.index_name("articles"), query=body, _source=["title", "text"]
-        )
+        helpers.scan(es, index=settings.index_name("articles"), query=body, _source=ARTICLE_FIELDS)
     )
-    return match_articles(es, settings, alerts, batch)
+    summary = MatchSummary()
+    for start in range(0, len(batch), MATCH_BATCH):
+        part = match_articles(es, settings, alerts, batch[start : start + MATCH_BATCH])
+        summary.articles += part.articles
+        summary.candidate_rules += part.candidate_rules
+        summary.matches += part.matches
+        summary.events_created += part.events_created
+        summary.errors += part.errors
+    return summary
 
 
 def match_articles(
@@ -202,66 +184,60 @@ def match_articles(
     batch: list[dict[str, Any]],
     prefilter: bool = True,
 ) -> MatchSummary:
-    """Match a batch of indexed articles (hits with title and text) against the rules."""
+    """Match a batch of indexed articles (hits with ARTICLE_FIELDS) against the rules."""
     summary = MatchSummary(articles=len(batch))
     rules = [rule for rule in alerts.rules if rule.enabled]
     if not rules or not batch:
         return summary
-    ids = [hit["_id"] for hit in batch]
-    token_sets = [
-        {
-            w.lower()
-            for w in _WORD.findall(
-                f"{hit['_source'].get('title', '')} {hit['_source'].get('text', '')}"
-            )
-        }
-        for hit in batch
-    ]
-    candidates = candidate_rules(rules, token_sets) if prefilter else rules
+    articles = [ArticleTerms.from_source(hit["_source"]) for hit in batch]
+    if prefilter:
+        candidates = _RULE_FILTER.candidates(rules, articles)
+    else:
+        candidates = [(rule, list(range(len(batch)))) for rule in rules]
     summary.candidate_rules = len(candidates)
     events = []
     for start in range(0, len(candidates), RULES_PER_MSEARCH):
         chunk = candidates[start : start + RULES_PER_MSEARCH]
-        responses = es.msearch(searches=_searches(settings, chunk, ids))["responses"]
-        for rule, response in zip(chunk, responses, strict=True):
-            for hit in response.get("hits", {}).get("hits", []):
+        searches = _searches(
+            settings, [(rule, [batch[i]["_id"] for i in at]) for rule, at in chunk]
+        )
+        responses = es.msearch(searches=searches)["responses"]
+        for (rule, at), response in zip(chunk, responses, strict=True):
+            if "error" in response:
+                summary.errors.append(f"rule {rule.id}: {_short(str(response['error']))}")
+                continue
+            by_id = {batch[i]["_id"]: (batch[i], articles[i]) for i in at}
+            for hit in response["hits"]["hits"]:
                 summary.matches += 1
-                events.append(_event(rule, hit))
+                events.append(_event(rule, *by_id[hit["_id"]]))
     summary.events_created = _create_events(es, settings, events)
     return summary
 
 
 def _searches(
-    settings: config.Settings, rules: list[config.AlertRuleConfig], ids: list[str]
+    settings: config.Settings, rules: list[tuple[config.AlertRuleConfig, list[str]]]
 ) -> list[dict[str, Any]]:
+    """One search per rule, restricted to the articles it may match; only ids come back."""
     searches: list[dict[str, Any]] = []
-    for rule in rules:
+    for rule, ids in rules:
         query = rule_query(rule)
         query["bool"]["filter"].append({"ids": {"values": ids}})
         searches += [
             {"index": settings.index_name("articles")},
-            {
-                "query": query,
-                "size": len(ids),
-                "_source": ["title", "url", "site", "published_at", "cluster_id"],
-                "highlight": {
-                    "fields": {"title": {}, "text": {}},
-                    "number_of_fragments": 3,
-                    "fragment_size": 80,
-                },
-            },
+            {"query": query, "size": len(ids), "_source": False, "track_total_hits": False},
         ]
     return searches
 
 
-def _event(rule: config.AlertRuleConfig, hit: dict[str, Any]) -> dict[str, Any]:
+def _event(
+    rule: config.AlertRuleConfig, hit: dict[str, Any], article: ArticleTerms
+) -> dict[str, Any]:
     source = hit["_source"]
     cluster = source.get("cluster_id") or hit["_id"]
-    fragments = [f for frags in hit.get("highlight", {}).values() for f in frags]
-    terms = sorted({t.lower() for f in fragments for t in re.findall(r"<em>(.*?)</em>", f)})
-    now = datetime.now(UTC).isoformat()
+    now = datetime.now(UTC)
     return {
-        "_id": event_id(rule.id, cluster),
+        "_id": alert_event_id(rule.id, cluster),
+        "kind": "story",
         "rule_id": rule.id,
         "cluster_id": cluster,
         "article_id": hit["_id"],
@@ -269,11 +245,11 @@ def _event(rule: config.AlertRuleConfig, hit: dict[str, Any]) -> dict[str, Any]:
         "url": source.get("url"),
         "site": source.get("site"),
         "published_at": source.get("published_at"),
-        "matched_terms": terms,
-        "matched_at": now,
+        "matched_terms": matched_terms(_RULE_FILTER.node(rule.query), rule.query, article),
+        "matched_at": now.isoformat(),
         "status": "pending",
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": first_attempt(rule, now).isoformat(),
         "deliveries": {},
     }
 
@@ -304,6 +280,19 @@ class DeliverySummary:
     errors: list[str] = field(default_factory=list)
 
 
+# (event hit, fields to write, the claim's (seq_no, primary_term) if it was claimed)
+_Update = tuple[dict[str, Any], dict[str, Any], tuple[int, int] | None]
+
+
+@dataclass
+class _Job:
+    """One message's worth of events: a single event, or a rule's digest."""
+
+    hits: list[dict[str, Any]]
+    channels: list[str]
+    period: str | None = None  # "hourly" / "daily" for a digest
+
+
 def deliver_pending(
     es: Elasticsearch,
     settings: config.Settings,
@@ -311,13 +300,55 @@ def deliver_pending(
     now: datetime | None = None,
     env: Mapping[str, str] | None = None,
 ) -> DeliverySummary:
+    """Send every due event: instant ones one by one (within their rule's throttle),
+    digest ones as one message per rule. Three round trips to Elasticsearch per pass
+    (find, claim, record), however many events."""
     now = now or datetime.now(UTC)
     target = settings.index_name("alert-events")
     rules = {rule.id: rule for rule in alerts.rules}
     summary = DeliverySummary()
-    due = es.search(
+    due = _due_events(es, target, now)
+    if not due:
+        return summary
+    digest: dict[str, list[dict[str, Any]]] = {}
+    instant = []
+    for hit in due:
+        rule = rules.get(hit["_source"]["rule_id"])
+        if rule is not None and rule.mode != "instant":
+            digest.setdefault(rule.id, []).append(hit)
+        else:
+            instant.append(hit)
+    instant, held = _apply_throttles(es, target, rules, instant, now)
+    updates: list[_Update] = [
+        (hit, {"next_attempt_at": until.isoformat()}, None) for hit, until in held
+    ]
+    summary.pending += len(held)
+
+    claims = _claim(es, target, instant + [h for hits in digest.values() for h in hits], now)
+    jobs = [_Job([hit], _channels(alerts, hit)) for hit in instant if hit["_id"] in claims]
+    for rule_id, hits in digest.items():
+        mine = [hit for hit in hits if hit["_id"] in claims]
+        if mine:
+            jobs.append(_Job(mine, rules[rule_id].channels, rules[rule_id].mode))
+    # Channels are network-bound: several messages go out at once.
+    with ThreadPoolExecutor(max_workers=DELIVERY_THREADS) as pool:
+        results = list(pool.map(lambda job: _run_job(job, alerts, now, env), jobs))
+    for job, outcomes in zip(jobs, results, strict=True):
+        for hit, outcome in zip(job.hits, outcomes, strict=True):
+            updates.append((hit, outcome, claims[hit["_id"]]))
+            status = outcome["status"]
+            setattr(summary, status, getattr(summary, status) + 1)
+            if outcome.get("last_error") and status != "delivered":
+                summary.errors.append(f"{hit['_source']['rule_id']}: {outcome['last_error']}")
+    summary.errors += _bulk_update(es, target, updates)
+    es.indices.refresh(index=target)  # once per pass, not per event
+    return summary
+
+
+def _due_events(es: Elasticsearch, target: str, now: datetime) -> list[dict[str, Any]]:
+    response = es.search(
         index=target,
-        size=500,
+        size=DUE_PER_PASS,
         seq_no_primary_term=True,
         query={
             "bool": {
@@ -329,44 +360,83 @@ def deliver_pending(
             }
         },
         sort=[{"matched_at": "asc"}],
-    )["hits"]["hits"]
+    )
+    return list(response["hits"]["hits"])
 
-    def deliver(hit: dict[str, Any]) -> dict[str, Any] | None:
-        claim = _claim(es, target, hit, now)
-        if claim is None:
-            return None  # another worker has it
-        source = hit["_source"]
-        outcome = _deliver_one(source, rules.get(source["rule_id"]), alerts, hit["_id"], now, env)
-        es.update(
-            index=target, id=hit["_id"], doc=outcome, if_seq_no=claim[0], if_primary_term=claim[1]
-        )
-        return outcome
 
-    due, held = _apply_throttles(es, target, rules, due, now)
-    for hit, until in held:  # over the rule's throttle: wait for the next period
-        es.update(index=target, id=hit["_id"], doc={"next_attempt_at": until.isoformat()})
-        summary.pending += 1
-    # Channels are network-bound: several events go out at once.
-    with ThreadPoolExecutor(max_workers=DELIVERY_THREADS) as pool:
-        outcomes = list(pool.map(deliver, due))
-    for hit, outcome in zip(due, outcomes, strict=True):
-        if outcome is None:
-            continue
-        status = outcome["status"]
-        if status == "delivered":
-            summary.delivered += 1
-        elif status == "pending":
-            summary.pending += 1
-        else:
-            summary.failed += 1
-        if outcome.get("last_error") and status != "delivered":
-            summary.errors.append(f"{hit['_source']['rule_id']}: {outcome['last_error']}")
-    if due:
-        es.indices.refresh(index=target)  # once per pass, not per event
-    return summary
+def _channels(alerts: config.AlertsConfig, hit: dict[str, Any]) -> list[str]:
+    rule_id = hit["_source"]["rule_id"]
+    for rule in alerts.rules:
+        if rule.id == rule_id:
+            return list(rule.channels)
+    for spike in alerts.spikes:
+        if spike.id == rule_id:
+            return list(spike.channels)
+    return []
+
+
+def _claim(
+    es: Elasticsearch, target: str, hits: list[dict[str, Any]], now: datetime
+) -> dict[str, tuple[int, int]]:
+    """Mark events as being delivered by this worker (optimistic concurrency: an event
+    another worker claimed first is left to it). Returns id -> (seq_no, primary_term)."""
+    if not hits:
+        return {}
+    until = (now + timedelta(seconds=CLAIM_SECONDS)).isoformat()
+    operations: list[dict[str, Any]] = []
+    for hit in hits:
+        operations += [
+            {
+                "update": {
+                    "_index": target,
+                    "_id": hit["_id"],
+                    "if_seq_no": hit["_seq_no"],
+                    "if_primary_term": hit["_primary_term"],
+                }
+            },
+            {"doc": {"claimed_until": until}},
+        ]
+    claims = {}
+    for item in es.bulk(operations=operations)["items"]:
+        done = item["update"]
+        if done.get("status") == 200:
+            claims[done["_id"]] = (int(done["_seq_no"]), int(done["_primary_term"]))
+    return claims
+
+
+def _bulk_update(
+    es: Elasticsearch,
+    target: str,
+    updates: list[_Update],
+) -> list[str]:
+    """Write outcomes; each guarded by the seq_no of this worker's claim, if any."""
+    if not updates:
+        return []
+    operations: list[dict[str, Any]] = []
+    for hit, doc, claim in updates:
+        action: dict[str, Any] = {"_index": target, "_id": hit["_id"]}
+        if claim:
+            action.update(if_seq_no=claim[0], if_primary_term=claim[1])
+        operations += [{"update": action}, {"doc": doc}]
+    response = es.bulk(operations=operations)
+    return [
+        f"event {item['update']['_id']}: {item['update'].get('error')}"
+        for item in response["items"]
+        if item["update"].get("status", 500) >= 300
+    ]
 
 
 PERIODS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def first_attempt(rule: config.AlertRuleConfig, now: datetime) -> datetime:
+    """Instant events are due at once; digest events at the end of their hour or day."""
+    if rule.mode == "instant":
+        return now
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    if rule.mode == "hourly":
+        return hour + timedelta(hours=1)
+    return hour.replace(hour=0) + timedelta(days=1)
 
 
 def _apply_throttles(
@@ -411,64 +481,81 @@ def _apply_throttles(
     return allowed, held
 
 
-def _claim(
-    es: Elasticsearch, target: str, hit: dict[str, Any], now: datetime
-) -> tuple[int, int] | None:
-    until = (now + timedelta(seconds=CLAIM_SECONDS)).isoformat()
-    try:
-        response = es.update(
-            index=target,
-            id=hit["_id"],
-            doc={"claimed_until": until},
-            if_seq_no=hit["_seq_no"],
-            if_primary_term=hit["_primary_term"],
-        )
-    except ConflictError:
-        return None
-    return int(response["_seq_no"]), int(response["_primary_term"])
-
-
-def _deliver_one(
-    event: dict[str, Any],
-    rule: config.AlertRuleConfig | None,
-    alerts: config.AlertsConfig,
-    id_: str,
-    now: datetime,
-    env: Mapping[str, str] | None,
-) -> dict[str, Any]:
-    deliveries: dict[str, Any] = dict(event.get("deliveries") or {})
-    if rule is None:
-        return {
-            "status": "failed",
-            "last_error": "rule no longer configured",
-            "claimed_until": None,
-        }
-    message = AlertMessage(
-        event_id=id_,
-        rule_id=rule.id,
-        title=event.get("title", ""),
-        url=event.get("url") or "",
-        site=event.get("site"),
-        published_at=event.get("published_at"),
-        matched_terms=list(event.get("matched_terms") or []),
-    )
-    errors = []
-    for name in rule.channels:
-        if deliveries.get(name, {}).get("status") == "delivered":
+def _run_job(
+    job: _Job, alerts: config.AlertsConfig, now: datetime, env: Mapping[str, str] | None
+) -> list[dict[str, Any]]:
+    """Send the job's message to each channel that has not yet taken every event in it;
+    return the outcome of each event."""
+    if not job.channels:
+        return [
+            {"status": "failed", "last_error": "rule no longer configured", "claimed_until": None}
+            for _ in job.hits
+        ]
+    errors: dict[str, str | None] = {}
+    for name in job.channels:
+        waiting = [hit for hit in job.hits if not _delivered(hit, name)]
+        if not waiting:
             continue  # never send twice to a channel that already took it
         try:
-            send(name, alerts.channels[name], message, env)
-            deliveries[name] = {"status": "delivered", "at": now.isoformat()}
+            send(name, alerts.channels[name], _message(waiting, job.period), env)
+            errors[name] = None
         except DeliveryError as exc:
-            deliveries[name] = {"status": "failed", "at": now.isoformat(), "error": str(exc)}
-            errors.append(str(exc))
+            errors[name] = str(exc)
+    return [_outcome(hit, job.channels, errors, alerts, now) for hit in job.hits]
+
+
+def _delivered(hit: dict[str, Any], channel: str) -> bool:
+    return _is_delivered(hit["_source"].get("deliveries") or {}, channel)
+
+
+def _message(hits: list[dict[str, Any]], period: str | None) -> Message:
+    items = [
+        AlertMessage(
+            event_id=hit["_id"],
+            rule_id=hit["_source"]["rule_id"],
+            title=hit["_source"].get("title", ""),
+            url=hit["_source"].get("url") or "",
+            site=hit["_source"].get("site"),
+            published_at=hit["_source"].get("published_at"),
+            matched_terms=list(hit["_source"].get("matched_terms") or []),
+        )
+        for hit in hits
+    ]
+    if period is None:
+        return items[0]
+    ids = "\x1f".join(sorted(item.event_id for item in items))
+    return Digest(
+        event_id=hashlib.sha256(ids.encode()).hexdigest(),
+        rule_id=items[0].rule_id,
+        period=period,
+        items=items,
+    )
+
+
+def _outcome(
+    hit: dict[str, Any],
+    channels: list[str],
+    errors: dict[str, str | None],
+    alerts: config.AlertsConfig,
+    now: datetime,
+) -> dict[str, Any]:
+    event = hit["_source"]
+    deliveries: dict[str, Any] = dict(event.get("deliveries") or {})
+    for name, error in errors.items():
+        if _delivered(hit, name):
+            continue
+        if error is None:
+            deliveries[name] = {"status": "delivered", "at": now.isoformat()}
+        else:
+            deliveries[name] = {"status": "failed", "at": now.isoformat(), "error": error}
+    failures = [str(deliveries[n]["error"]) for n in channels if not _is_delivered(deliveries, n)]
     attempts = int(event.get("attempts", 0)) + 1
     outcome: dict[str, Any] = {
         "deliveries": deliveries,
         "attempts": attempts,
         "claimed_until": None,
     }
-    if not errors:
+    if not failures:
         outcome.update(status="delivered", delivered_at=now.isoformat(), last_error=None)
         return outcome
     matched_at = datetime.fromisoformat(event["matched_at"])
@@ -476,10 +563,14 @@ def _deliver_one(
     backoff = timedelta(seconds=alerts.retry_base_seconds * 2 ** (attempts - 1))
     outcome.update(
         status="failed" if expired else "pending",
-        last_error="; ".join(errors),
+        last_error="; ".join(failures),
         next_attempt_at=(now + backoff).isoformat(),
     )
     return outcome
+
+
+def _is_delivered(deliveries: dict[str, Any], channel: str) -> bool:
+    return bool(deliveries.get(channel, {}).get("status") == "delivered")
 
 
 def history(
@@ -525,7 +616,8 @@ def test_rule(
 
 
 def run_alerts(settings: config.Settings, since: datetime) -> dict[str, Any]:
-    """Sync rules, match articles fetched since `since`, deliver what is due."""
+    """Sync rules, match articles fetched since `since` (a catch-up: ingest already
+    matched what it indexed), check spike rules, deliver what is due."""
     alerts = config.load_alerts(settings)
     es = index.make_es_client(settings)
     try:
@@ -533,7 +625,12 @@ def run_alerts(settings: config.Settings, since: datetime) -> dict[str, Any]:
         index.ensure_indices(es, settings)
         sync_rules(es, settings, alerts)
         matched = match_since(es, settings, alerts, since)
+        spikes = check_spikes(es, settings, alerts)
         delivered = deliver_pending(es, settings, alerts)
     finally:
         es.close()
-    return {"match": vars(matched), "delivery": vars(delivered)}
+    return {
+        "match": vars(matched),
+        "spikes": [vars(check) for check in spikes],
+        "delivery": vars(delivered),
+    }

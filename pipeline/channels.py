@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -37,17 +38,53 @@ class AlertMessage:
     published_at: str | None
     matched_terms: list[str]
 
+    @property
+    def subject(self) -> str:
+        return f"[newsmon] {self.rule_id}: {self.title}"
+
     def summary(self) -> str:
-        when = (self.published_at or "")[:16].replace("T", " ")
         terms = ", ".join(self.matched_terms) or "-"
-        return (
-            f"[newsmon] {self.rule_id}: {self.title}\n{self.site or '?'} {when}\n"
-            f"matched: {terms}\n{self.url}"
-        )
+        return f"{self.title}\n{self.site or '?'} {_when(self)}\nmatched: {terms}\n{self.url}"
+
+    def payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """An hourly or daily digest: one message for all of a rule's stories in the period."""
+
+    event_id: str  # derived from the events it carries, for the receiver's dedup
+    rule_id: str
+    period: str
+    items: list[AlertMessage]
+
+    @property
+    def subject(self) -> str:
+        stories = "story" if len(self.items) == 1 else "stories"
+        return f"[newsmon] {self.rule_id}: {self.period} digest, {len(self.items)} {stories}"
+
+    def summary(self) -> str:
+        return "\n\n".join(item.summary() for item in self.items)
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "rule_id": self.rule_id,
+            "digest": self.period,
+            "items": [asdict(item) for item in self.items],
+        }
+
+
+Message = AlertMessage | Digest
+
+
+def _when(item: AlertMessage) -> str:
+    return (item.published_at or "")[:16].replace("T", " ")
 
 
 def send(
-    name: str, channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str] | None = None
+    name: str, channel: ChannelConfig, message: Message, env: Mapping[str, str] | None = None
 ) -> None:
     env = os.environ if env is None else env
     senders = {"webhook": _webhook, "slack": _slack, "email": _email, "log": _log}
@@ -83,8 +120,8 @@ def _post(channel: ChannelConfig, url: str, body: bytes, headers: dict[str, str]
         raise DeliveryError(f"{url} answered HTTP {response.status_code}")
 
 
-def _webhook(channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str]) -> None:
-    body = json.dumps(asdict(message), sort_keys=True).encode()
+def _webhook(channel: ChannelConfig, message: Message, env: Mapping[str, str]) -> None:
+    body = json.dumps(message.payload(), sort_keys=True).encode()
     headers = {"Content-Type": "application/json", "X-Newsmon-Event": message.event_id}
     secret = _secret(env, channel.secret_env, "secret_env")
     if secret:
@@ -93,18 +130,13 @@ def _webhook(channel: ChannelConfig, message: AlertMessage, env: Mapping[str, st
     _post(channel, _url(channel, env), body, headers)
 
 
-def _slack(channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str]) -> None:
-    when = (message.published_at or "")[:16].replace("T", " ")
-    text = (
-        f"*<{message.url}|{_slack_escape(message.title)}>*\n"
-        f"{_slack_escape(message.site or '?')} · {when}\n"
-        f"Matched: {_slack_escape(', '.join(message.matched_terms) or '-')} "
-        f"(rule `{message.rule_id}`)"
-    )
-    payload = {
-        "text": message.summary(),
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-    }
+def _slack(channel: ChannelConfig, message: Message, env: Mapping[str, str]) -> None:
+    items = message.items if isinstance(message, Digest) else [message]
+    blocks = [_slack_block(item) for item in items[:SLACK_MAX_BLOCKS]]
+    if isinstance(message, Digest):
+        header = {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}}
+        blocks.insert(0, header)
+    payload = {"text": f"{message.subject}\n{message.summary()}"[:3000], "blocks": blocks}
     _post(
         channel,
         _url(channel, env),
@@ -113,24 +145,32 @@ def _slack(channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str]
     )
 
 
+SLACK_MAX_BLOCKS = 45  # Slack takes at most 50 blocks per message
+
+
+def _slack_block(item: AlertMessage) -> dict[str, Any]:
+    text = (
+        f"*<{item.url}|{_slack_escape(item.title)}>*\n"
+        f"{_slack_escape(item.site or '?')} · {_when(item)}\n"
+        f"Matched: {_slack_escape(', '.join(item.matched_terms) or '-')} "
+        f"(rule `{item.rule_id}`)"
+    )
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
 def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _email(channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str]) -> None:
+def _email(channel: ChannelConfig, message: Message, env: Mapping[str, str]) -> None:
     email = EmailMessage()
-    email["Subject"] = f"[newsmon] {message.rule_id}: {message.title}"[:250]
+    email["Subject"] = message.subject[:250]
     email["From"] = str(channel.sender)
     email["To"] = ", ".join(channel.to)
     email["X-Newsmon-Event"] = message.event_id
     email.set_content(message.summary())
-    terms = escape(", ".join(message.matched_terms) or "-")
-    email.add_alternative(
-        f'<p><a href="{escape(message.url, quote=True)}">{escape(message.title)}</a></p>'
-        f"<p>{escape(message.site or '?')} · {escape(message.published_at or '')}</p>"
-        f"<p>Matched: {terms} (rule <code>{escape(message.rule_id)}</code>)</p>",
-        subtype="html",
-    )
+    items = message.items if isinstance(message, Digest) else [message]
+    email.add_alternative("\n".join(_email_html(item) for item in items), subtype="html")
     username = _secret(env, channel.username_env, "username_env")
     password = _secret(env, channel.password_env, "password_env")
     with smtplib.SMTP(str(channel.smtp_host), channel.smtp_port, timeout=channel.timeout) as smtp:
@@ -141,8 +181,17 @@ def _email(channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str]
         smtp.send_message(email)
 
 
-def _log(channel: ChannelConfig, message: AlertMessage, env: Mapping[str, str]) -> None:
+def _log(channel: ChannelConfig, message: Message, env: Mapping[str, str]) -> None:
     path = Path(str(channel.path))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(asdict(message), ensure_ascii=False) + "\n")
+        out.write(json.dumps(message.payload(), ensure_ascii=False) + "\n")
+
+
+def _email_html(item: AlertMessage) -> str:
+    terms = escape(", ".join(item.matched_terms) or "-")
+    return (
+        f'<p><a href="{escape(item.url, quote=True)}">{escape(item.title)}</a><br>'
+        f"{escape(item.site or '?')} · {escape(_when(item))}<br>"
+        f"Matched: {terms} (rule <code>{escape(item.rule_id)}</code>)</p>"
+    )

@@ -7,8 +7,10 @@ the key and what is wrong; the CLI turns it into one line and exit code 2.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -127,7 +129,48 @@ class AlertRuleConfig(_Strict):
     entities: list[str] = []
     channels: list[str] = Field(min_length=1)
     throttle: ThrottleConfig | None = None  # at most `max` messages per hour/day
+    mode: Literal["instant", "hourly", "daily"] = "instant"  # or one digest per period
     enabled: bool = True
+
+
+_DURATION_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'30m', '1h', '7d'."""
+    match = re.fullmatch(r"(\d+)\s*([mhd])", text.strip())
+    if not match or int(match[1]) == 0:
+        raise ValueError(f"{text!r} is not a duration like 30m, 1h or 7d")
+    return int(match[1]) * _DURATION_UNITS[match[2]]
+
+
+class SpikeConfig(_Strict):
+    """Alert when a topic's or a query's stories in the last `window` are `threshold` times
+    their average per window over the `baseline` before it (and at least `min_count`)."""
+
+    id: str = Field(pattern=SLUG)
+    topic: str | None = None
+    query: str | None = None
+    window: str = "1h"
+    baseline: str = "7d"
+    threshold: float = Field(default=3.0, gt=1)
+    min_count: int = Field(default=5, ge=1)
+    channels: list[str] = Field(min_length=1)
+    enabled: bool = True
+
+    @field_validator("window", "baseline")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> SpikeConfig:
+        if not (self.topic or self.query):
+            raise ValueError("a spike rule needs a topic or a query")
+        if parse_duration(self.baseline) < 2 * parse_duration(self.window):
+            raise ValueError("baseline must be at least twice the window")
+        return self
 
 
 @dataclass(frozen=True)
@@ -136,6 +179,7 @@ class AlertsConfig:
     rules: list[AlertRuleConfig]
     retry_base_seconds: float = 30.0
     expire_hours: float = 48.0
+    spikes: list[SpikeConfig] = field(default_factory=list)
 
 
 class Settings(_Strict):
@@ -282,7 +326,7 @@ def load_alerts(settings: Settings) -> AlertsConfig:
     """alerts.yaml: `channels` (name -> channel), `rules`, optional `delivery`."""
     path = settings.config_dir / "alerts.yaml"
     data = _read_mapping(path)
-    unknown = set(data) - {"channels", "rules", "delivery"}
+    unknown = set(data) - {"channels", "rules", "spikes", "delivery"}
     if unknown:
         raise ConfigError(str(path), sorted(unknown)[0], "unknown top-level key")
     channels: dict[str, ChannelConfig] = {}
@@ -295,15 +339,24 @@ def load_alerts(settings: Settings) -> AlertsConfig:
                 str(path), f"channels.{name}" + (f".{key}" if key else ""), problem
             ) from None
     rules = _parse_list(path, data, "rules", AlertRuleConfig)
+    spikes = _parse_list(path, data, "spikes", SpikeConfig)
     _reject_duplicate_ids(path, "rules", rules)
-    for index, rule in enumerate(rules):
-        for position, channel in enumerate(rule.channels):
+    _reject_duplicate_ids(path, "spikes", spikes)
+    routed: list[tuple[str, AlertRuleConfig | SpikeConfig]] = [
+        *((f"rules[{i}]", rule) for i, rule in enumerate(rules)),
+        *((f"spikes[{i}]", spike) for i, spike in enumerate(spikes)),
+    ]
+    for where, item in routed:
+        for position, channel in enumerate(item.channels):
             if channel not in channels:
                 raise ConfigError(
                     str(path),
-                    f"rules[{index}] ({rule.id}).channels[{position}]",
+                    f"{where} ({item.id}).channels[{position}]",
                     f"unknown channel {channel!r}",
                 )
+    clash = {rule.id for rule in rules} & {spike.id for spike in spikes}
+    if clash:
+        raise ConfigError(str(path), "spikes", f"id {sorted(clash)[0]!r} is also a rule's id")
     delivery = data.get("delivery") or {}
     try:
         return AlertsConfig(
@@ -311,6 +364,7 @@ def load_alerts(settings: Settings) -> AlertsConfig:
             rules,
             retry_base_seconds=float(delivery.get("retry_base_seconds", 30)),
             expire_hours=float(delivery.get("expire_hours", 48)),
+            spikes=spikes,
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(path), "delivery", f"numbers expected: {exc}") from None

@@ -6,6 +6,7 @@ that fail are not indexed, so the next run simply tries them again.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -16,16 +17,24 @@ import httpx
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
 
-from pipeline import config, index
+from pipeline import alerts, config, index
 from pipeline.dedup import assign_clusters
 from pipeline.download import make_client
-from pipeline.errors import ConfigError, FeedParseError, FetchError, TransientFetchError
+from pipeline.errors import (
+    ConfigError,
+    DeliveryError,
+    FeedParseError,
+    FetchError,
+    TransientFetchError,
+)
 from pipeline.extract import extract
 from pipeline.feeds import poll_feed
 from pipeline.fetch import fetch_page
-from pipeline.models import Article, FeedEntry, FeedResult, RunSummary
+from pipeline.models import Article, FeedEntry, FeedResult, RunSummary, TaggedArticle
 from pipeline.tagging import Tagger, tag_article
 from pipeline.urls import article_id
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,6 +43,7 @@ class IngestContext:
     http: httpx.Client
     es: Elasticsearch
     tagger: Tagger
+    alerts: config.AlertsConfig | None  # None: no alerts.yaml, or a broken one
 
     @classmethod
     def open(cls, settings: config.Settings, setup_indices: bool = True) -> IngestContext:
@@ -41,7 +51,8 @@ class IngestContext:
         index.check_reachable(es, settings)
         if setup_indices:
             index.ensure_indices(es, settings)
-        return cls(settings, make_client(settings), es, Tagger(config.load_topics(settings)))
+        tagger = Tagger(config.load_topics(settings))
+        return cls(settings, make_client(settings), es, tagger, _alerts_config(settings))
 
     def close(self) -> None:
         self.http.close()
@@ -86,7 +97,41 @@ def ingest_feed(
     result.failed += len(bulk.errors)
     result.failures.extend(bulk.errors)
     index.record_feed_result(ctx.es, ctx.settings, result, feed.url, feed.name)
+    if bulk.created:
+        _alert_new_articles(ctx, articles, result)
     return result
+
+
+def _alerts_config(settings: config.Settings) -> config.AlertsConfig | None:
+    if not (settings.config_dir / "alerts.yaml").exists():
+        return None
+    try:
+        return config.load_alerts(settings)
+    except ConfigError as exc:
+        # A broken alerts.yaml must not stop ingest; news_alerts fails on it loudly.
+        logger.warning("alerts are off for this run: %s", exc)
+        return None
+
+
+def _alert_new_articles(
+    ctx: IngestContext, articles: list[TaggedArticle], result: FeedResult
+) -> None:
+    """Match what this feed just indexed and deliver at once: seconds after indexing
+    instead of at the next news_alerts run. Errors are recorded, not raised: the
+    news_alerts catch-up matches anything missed here."""
+    if ctx.alerts is None:
+        return
+    hits = [{"_id": item.article.id, "_source": item.to_document()} for item in articles]
+    try:
+        matched = alerts.match_articles(ctx.es, ctx.settings, ctx.alerts, hits)
+        result.alerts = matched.events_created
+        result.failures += [f"alerts: {error}" for error in matched.errors]
+        if matched.events_created:
+            delivered = alerts.deliver_pending(ctx.es, ctx.settings, ctx.alerts)
+            result.alerts_delivered = delivered.delivered
+            result.failures += [f"alerts: {error}" for error in delivered.errors]
+    except (ApiError, EsConnectionError, DeliveryError) as exc:
+        result.failures.append(f"alerts: {exc}")
 
 
 def _fetch_and_extract(ctx: IngestContext, entry: FeedEntry, result: FeedResult) -> Article | None:

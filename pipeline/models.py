@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -141,6 +142,8 @@ class FeedResult:
     failed: int = 0
     indexed: int = 0
     near_duplicate: int = 0  # indexed into an existing story cluster
+    alerts: int = 0  # alert events created right after indexing
+    alerts_delivered: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -148,7 +151,17 @@ class FeedResult:
 class RunSummary:
     feeds: list[FeedResult]
 
-    COUNTERS = ("entries", "new", "duplicate", "extracted", "failed", "indexed", "near_duplicate")
+    COUNTERS = (
+        "entries",
+        "new",
+        "duplicate",
+        "extracted",
+        "failed",
+        "indexed",
+        "near_duplicate",
+        "alerts",
+        "alerts_delivered",
+    )
 
     def totals(self) -> dict[str, int]:
         totals = {
@@ -161,3 +174,8 @@ class RunSummary:
 
     def to_json(self) -> dict[str, Any]:
         return {"totals": self.totals(), "feeds": [asdict(f) for f in self.feeds]}
+
+
+def alert_event_id(rule_id: str, story: str) -> str:
+    """One alert event per (rule, story cluster) -- or (spike rule, window)."""
+    return hashlib.sha256(f"{rule_id}\x1f{story}".encode()).hexdigest()

@@ -123,10 +123,7 @@ def main() -> int:
             index_articles(es, settings, batch)
             refresh(es, settings)
             indexed_at = time.time()
-            hits = [
-                {"_id": a.article.id, "_source": {"title": a.article.title, "text": a.article.text}}
-                for a in batch
-            ]
+            hits = [{"_id": a.article.id, "_source": a.to_document()} for a in batch]
             start = time.perf_counter()
             summary = alerts.match_articles(es, settings, config, hits)
             rates.append(BATCH / (time.perf_counter() - start))
@@ -138,8 +135,10 @@ def main() -> int:
                 latencies.append(arrivals[headers["x-newsmon-event"]] - indexed_at)
             if batch_number < 2:  # the baseline is slow: two batches are enough
                 start = time.perf_counter()
-                alerts.match_articles(es, settings, config, hits, prefilter=False)
+                unfiltered = alerts.match_articles(es, settings, config, hits, prefilter=False)
                 baseline.append(BATCH / (time.perf_counter() - start))
+                if unfiltered.matches != summary.matches:
+                    raise SystemExit(f"prefilter lost matches: {summary} vs {unfiltered}")
             print(
                 f"  batch {batch_number + 1}: {summary.candidate_rules} candidate rules, "
                 f"{summary.matches} matches, {summary.events_created} events",

@@ -93,9 +93,10 @@ def write_config_dir(target: Path, base_url: str, feeds: dict[str, str]) -> Path
     repo_config = Path(__file__).resolve().parent.parent / "config"
     target.mkdir(parents=True, exist_ok=True)
     for name in ("topics.yaml", "entities.yaml", "alerts.yaml"):
-        (target / name).write_text(
-            (repo_config / name).read_text(encoding="utf-8"), encoding="utf-8"
-        )
+        text = (repo_config / name).read_text(encoding="utf-8")
+        # The repo's log channel writes to /tmp; a test run keeps its alerts to itself.
+        text = text.replace("/tmp/newsmon-alerts.jsonl", str(target / "alerts.jsonl"))
+        (target / name).write_text(text, encoding="utf-8")
     lines = ["feeds:"]
     for feed_id, path in feeds.items():
         lines += [

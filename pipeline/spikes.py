@@ -1,0 +1,122 @@
+"""Spike rules: alert when a topic's or a query's volume jumps above its usual level.
+
+Volume is counted in stories (distinct clusters), not articles, so one wire story
+syndicated by twenty outlets is not a spike. The baseline is the average per window
+over the `baseline` period before the current window. A spike alert is an alert
+event like any other, keyed by (spike id, window), so it is sent once per window and
+goes through the same delivery, retries and history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from pipeline import config
+from pipeline.errors import DeliveryError
+from pipeline.models import alert_event_id
+from pipeline.search import build_query
+
+
+@dataclass(frozen=True)
+class SpikeCheck:
+    spike_id: str
+    current: int  # stories in the last window
+    typical: float  # average stories per window over the baseline
+    fired: bool
+
+
+def check_spikes(
+    es: Elasticsearch,
+    settings: config.Settings,
+    alerts: config.AlertsConfig,
+    now: datetime | None = None,
+) -> list[SpikeCheck]:
+    """Check every enabled spike rule and record an alert event for each that fires."""
+    now = now or datetime.now(UTC)
+    checks, events = [], []
+    for spike in alerts.spikes:
+        if not spike.enabled:
+            continue
+        check = _check(es, settings, spike, now)
+        checks.append(check)
+        if check.fired:
+            events.append(_event(spike, check, now))
+    if events:
+        actions = (
+            {"_op_type": "create", "_index": settings.index_name("alert-events"), **event}
+            for event in events
+        )
+        # create-only: a spike already recorded for this window is not sent again
+        for ok, info in helpers.streaming_bulk(es, actions, raise_on_error=False):
+            if not ok and info["create"].get("status") != 409:
+                raise DeliveryError(f"cannot record spike event: {info['create'].get('error')}")
+        es.indices.refresh(index=settings.index_name("alert-events"))
+    return checks
+
+
+def _check(
+    es: Elasticsearch, settings: config.Settings, spike: config.SpikeConfig, now: datetime
+) -> SpikeCheck:
+    window = config.parse_duration(spike.window)
+    baseline = config.parse_duration(spike.baseline)
+    current = _stories(es, settings, spike, now - window, now)
+    before = _stories(es, settings, spike, now - window - baseline, now - window)
+    typical = before / (baseline / window)
+    fired = current >= spike.min_count and current >= spike.threshold * max(typical, 1.0)
+    return SpikeCheck(spike.id, current, round(typical, 2), fired)
+
+
+def _stories(
+    es: Elasticsearch,
+    settings: config.Settings,
+    spike: config.SpikeConfig,
+    start: datetime,
+    end: datetime,
+) -> int:
+    filters: list[dict[str, Any]] = [
+        {"range": {"published_at": {"gte": start.isoformat(), "lt": end.isoformat()}}}
+    ]
+    if spike.topic:
+        filters.append({"term": {"topics": spike.topic}})
+    must = [build_query(spike.query)] if spike.query else []
+    response = es.search(
+        index=settings.index_name("articles"),
+        size=0,
+        query={"bool": {"must": must, "filter": filters}},
+        aggs={"stories": {"cardinality": {"field": "cluster_id"}}},
+    )
+    return int(response["aggregations"]["stories"]["value"])
+
+
+def _event(spike: config.SpikeConfig, check: SpikeCheck, now: datetime) -> dict[str, Any]:
+    window_start = _window_start(now, config.parse_duration(spike.window))
+    what = spike.topic or spike.query
+    return {
+        "_id": alert_event_id(spike.id, f"spike:{window_start.isoformat()}"),
+        "_source": {
+            "kind": "spike",
+            "rule_id": spike.id,
+            "cluster_id": f"spike:{window_start.isoformat()}",
+            "title": (
+                f"Spike in {what}: {check.current} stories in the last {spike.window} "
+                f"(typically {check.typical:g})"
+            ),
+            "url": None,
+            "matched_terms": [what],
+            "matched_at": now.isoformat(),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now.isoformat(),
+            "deliveries": {},
+        },
+    }
+
+
+def _window_start(now: datetime, window: timedelta) -> datetime:
+    """Windows are aligned to the epoch, so every run in the same window agrees."""
+    seconds = window.total_seconds()
+    return datetime.fromtimestamp(now.timestamp() // seconds * seconds, UTC)
