@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
+from elasticsearch import ApiError, TransportError
 
 from pipeline import config
 from pipeline.errors import ConfigError, FetchError, NewsmonError
@@ -30,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     except NewsmonError as exc:
         print(f"newsmon: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except (ApiError, TransportError) as exc:
+        print(f"newsmon: Elasticsearch: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
@@ -84,9 +88,49 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("config", help="validate every config file and show a summary")
     check.set_defaults(handler=_cmd_config)
 
+    _alerts_parser(commands)
+
     for sub in commands.choices.values():
         sub.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
+
+
+def _alerts_parser(commands: Any) -> None:
+    alerts = commands.add_parser("alerts", help="keyword alert rules, matching and delivery")
+    actions = alerts.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="the configured rules")
+    for name, text in (
+        ("show", "one rule"),
+        ("enable", "turn a rule on (edits alerts.yaml)"),
+        ("disable", "turn a rule off (edits alerts.yaml)"),
+    ):
+        actions.add_parser(name, help=text).add_argument("rule")
+    test = actions.add_parser("test", help="what a rule would have matched recently")
+    test.add_argument("rule")
+    test.add_argument("--days", type=int, default=7)
+    add = actions.add_parser("add", help="add a rule to alerts.yaml (checked first)")
+    add.add_argument("rule", help="id: lowercase letters, digits, - _ .")
+    add.add_argument("--query", required=True, help="analyst syntax, as in `newsmon search`")
+    add.add_argument("--channel", action="append", dest="channels", required=True)
+    for option, key in (
+        ("topic", "topics"),
+        ("source", "sources"),
+        ("language", "languages"),
+        ("entity", "entities"),
+    ):
+        add.add_argument(f"--{option}", action="append", dest=key, default=[])
+    add.add_argument("--mode", choices=["instant", "hourly", "daily"], default="instant")
+    add.add_argument("--throttle", metavar="N/PERIOD", help="at most N messages per hour|day")
+    actions.add_parser("sync", help="store the rules in Elasticsearch (validates them)")
+    run = actions.add_parser("run", help="catch-up match, spike checks and delivery")
+    run.add_argument("--since-minutes", type=int, default=120)
+    actions.add_parser("deliver", help="send what is due (retries included)")
+    history = actions.add_parser("history", help="alert events, newest first")
+    history.add_argument("--status", choices=["pending", "delivered", "failed"])
+    history.add_argument("--rule")
+    for sub in actions.choices.values():
+        sub.add_argument("--json", action="store_true", help="machine-readable output")
+    alerts.set_defaults(handler=_cmd_alerts)
 
 
 def _print_json(data: Any) -> None:
@@ -242,12 +286,27 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
     settings = config.load_settings()
     rules_config = config.load_alerts(settings)
     rules = {rule.id: rule for rule in rules_config.rules}
-    if args.action in ("show", "test") and args.rule not in rules:
+    if args.action == "add":
+        return _add_alert_rule(args, settings)
+    if args.action in ("show", "test", "enable", "disable") and args.rule not in rules:
         raise NewsmonError(f"no alert rule {args.rule!r} (known: {', '.join(rules) or 'none'})")
     if args.action == "list":
         data: Any = [rule.model_dump() for rule in rules_config.rules]
     elif args.action == "show":
         data = rules[args.rule].model_dump()
+    elif args.action in ("enable", "disable"):
+        from pipeline.config_edit import set_field
+
+        enabled = args.action == "enable"
+        set_field(
+            settings.config_dir / "alerts.yaml",
+            "rules",
+            args.rule,
+            "enabled",
+            enabled,
+            check=lambda: config.load_alerts(settings),
+        )
+        data = {"rule": args.rule, "enabled": enabled}
     else:
         es = make_es_client(settings)
         check_reachable(es, settings)
@@ -263,7 +322,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
             data = vars(alerts.deliver_pending(es, settings, rules_config))
         else:
             data = alerts.history(es, settings, status=args.status, rule_id=args.rule)
-    if args.json or args.action in ("show", "sync", "run", "deliver"):
+    if args.json or args.action in ("show", "sync", "run", "deliver", "enable", "disable"):
         _print_json(data)
     elif args.action == "list":
         for rule in rules_config.rules:
@@ -280,6 +339,51 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
                 f"{event.get('title', '')}"
                 + (f"  ({event['last_error']})" if event.get("last_error") else "")
             )
+    return EXIT_OK
+
+
+def _add_alert_rule(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Validate the rule like alerts.yaml itself would be, check its query with
+    Elasticsearch when it is up, then append it to alerts.yaml."""
+    from pydantic import ValidationError
+
+    from pipeline import alerts
+    from pipeline.config_edit import append_item
+    from pipeline.index import check_reachable, ensure_indices, make_es_client
+
+    path = settings.config_dir / "alerts.yaml"
+    rule: dict[str, Any] = {"id": args.rule, "query": args.query}
+    for key in ("topics", "sources", "languages", "entities"):
+        if getattr(args, key):
+            rule[key] = getattr(args, key)
+    rule["channels"] = args.channels
+    if args.mode != "instant":
+        rule["mode"] = args.mode
+    if args.throttle:
+        count, _, period = args.throttle.partition("/")
+        if not count.isdigit() or period not in ("hour", "day"):
+            raise NewsmonError(f"--throttle {args.throttle!r}: expected N/hour or N/day")
+        rule["throttle"] = {"max": int(count), "per": period}
+    try:
+        parsed = config.AlertRuleConfig.model_validate(rule)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(str(path), f"new rule ({args.rule}).{field}", error["msg"]) from None
+    candidate = replace(config.load_alerts(settings), rules=[parsed])
+    es = make_es_client(settings)
+    try:
+        check_reachable(es, settings)
+    except NewsmonError:
+        print("warning: Elasticsearch is not reachable; the query was not checked", file=sys.stderr)
+    else:
+        ensure_indices(es, settings)
+        alerts.validate_rules(es, settings, candidate)
+    append_item(path, "rules", rule, check=lambda: config.load_alerts(settings))
+    if args.json:
+        _print_json(rule)
+    else:
+        print(f"added rule {args.rule} to {path}")
     return EXIT_OK
 
 
