@@ -7,6 +7,7 @@ environment variables the channel config names.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -105,8 +106,55 @@ def _secret(env: Mapping[str, str], name: str | None, what: str) -> str | None:
     return value
 
 
-def _url(channel: ChannelConfig, env: Mapping[str, str]) -> str:
-    return channel.url or str(_secret(env, channel.url_env, "url_env"))
+@dataclass(frozen=True)
+class Credentials:
+    """What a channel's Airflow connection provides: the endpoint and its secrets."""
+
+    url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    login: str | None = None
+    password: str | None = None
+
+
+@functools.lru_cache(maxsize=64)  # one lookup per connection per process, not per message
+def airflow_connection(conn_id: str) -> Credentials:
+    """Read an Airflow connection (AIRFLOW_CONN_<ID> variables, the metadata database or
+    a secrets backend, as Airflow itself resolves them; inside a task, via the task SDK).
+    URL channels take `extra.url`, or schema://host:port plus `extra.path`."""
+    try:
+        from airflow.sdk import BaseHook  # imported late: costly, and only needed here
+
+        connection = BaseHook.get_connection(conn_id)
+    except Exception as exc:  # Airflow raises several unrelated types for "not there"
+        raise DeliveryError(f"Airflow connection {conn_id!r}: {exc}") from None
+    extra = connection.extra_dejson or {}
+    url = extra.get("url")
+    if not url and connection.host:
+        base = connection.host
+        if "://" not in base:
+            port = f":{connection.port}" if connection.port else ""
+            base = f"{connection.schema or 'https'}://{base}{port}"
+        url = base + str(extra.get("path", ""))
+    return Credentials(
+        url=url,
+        host=connection.host,
+        port=connection.port,
+        login=connection.login,
+        password=connection.password,
+    )
+
+
+def _credentials(channel: ChannelConfig) -> Credentials:
+    return airflow_connection(channel.connection) if channel.connection else Credentials()
+
+
+def _url(channel: ChannelConfig, env: Mapping[str, str], credentials: Credentials) -> str:
+    if channel.url or channel.url_env:
+        return channel.url or str(_secret(env, channel.url_env, "url_env"))
+    if not credentials.url:
+        raise DeliveryError(f"Airflow connection {channel.connection!r} has no host or url")
+    return credentials.url
 
 
 # One client for all posts: creating one per message (as httpx.post does) builds a new
@@ -123,11 +171,12 @@ def _post(channel: ChannelConfig, url: str, body: bytes, headers: dict[str, str]
 def _webhook(channel: ChannelConfig, message: Message, env: Mapping[str, str]) -> None:
     body = json.dumps(message.payload(), sort_keys=True).encode()
     headers = {"Content-Type": "application/json", "X-Newsmon-Event": message.event_id}
-    secret = _secret(env, channel.secret_env, "secret_env")
+    credentials = _credentials(channel)
+    secret = _secret(env, channel.secret_env, "secret_env") or credentials.password
     if secret:
         digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         headers[SIGNATURE_HEADER] = f"sha256={digest}"
-    _post(channel, _url(channel, env), body, headers)
+    _post(channel, _url(channel, env, credentials), body, headers)
 
 
 def _slack(channel: ChannelConfig, message: Message, env: Mapping[str, str]) -> None:
@@ -139,7 +188,7 @@ def _slack(channel: ChannelConfig, message: Message, env: Mapping[str, str]) -> 
     payload = {"text": f"{message.subject}\n{message.summary()}"[:3000], "blocks": blocks}
     _post(
         channel,
-        _url(channel, env),
+        _url(channel, env, _credentials(channel)),
         json.dumps(payload).encode(),
         {"Content-Type": "application/json"},
     )
@@ -171,9 +220,12 @@ def _email(channel: ChannelConfig, message: Message, env: Mapping[str, str]) -> 
     email.set_content(message.summary())
     items = message.items if isinstance(message, Digest) else [message]
     email.add_alternative("\n".join(_email_html(item) for item in items), subtype="html")
-    username = _secret(env, channel.username_env, "username_env")
-    password = _secret(env, channel.password_env, "password_env")
-    with smtplib.SMTP(str(channel.smtp_host), channel.smtp_port, timeout=channel.timeout) as smtp:
+    credentials = _credentials(channel)
+    username = _secret(env, channel.username_env, "username_env") or credentials.login
+    password = _secret(env, channel.password_env, "password_env") or credentials.password
+    host = channel.smtp_host or credentials.host
+    port = credentials.port if channel.connection and credentials.port else channel.smtp_port
+    with smtplib.SMTP(str(host), port, timeout=channel.timeout) as smtp:
         if channel.starttls:
             smtp.starttls(context=ssl.create_default_context())
         if username and password:

@@ -91,6 +91,7 @@ class ChannelConfig(_Strict):
     environment variable that holds them, never written in the file."""
 
     type: Literal["webhook", "slack", "email", "log"]
+    connection: str | None = None  # an Airflow connection id holding the secrets
     url: str | None = None
     url_env: str | None = None
     secret_env: str | None = None
@@ -106,10 +107,12 @@ class ChannelConfig(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> ChannelConfig:
-        if self.type in ("webhook", "slack") and not (self.url or self.url_env):
-            raise ValueError(f"a {self.type} channel needs url or url_env")
-        if self.type == "email" and not (self.smtp_host and self.sender and self.to):
-            raise ValueError("an email channel needs smtp_host, sender and to")
+        if self.type in ("webhook", "slack") and not (self.url or self.url_env or self.connection):
+            raise ValueError(f"a {self.type} channel needs url, url_env or connection")
+        if self.type == "email" and not (
+            (self.smtp_host or self.connection) and self.sender and self.to
+        ):
+            raise ValueError("an email channel needs smtp_host (or connection), sender and to")
         if self.type == "log" and not self.path:
             raise ValueError("a log channel needs path")
         return self

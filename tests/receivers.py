@@ -18,6 +18,7 @@ class HttpReceiver:
         self.received: list[tuple[dict[str, str], bytes]] = []
         self.fail_next = 0  # answer this many requests with 503 first
         self.attempts = 0
+        self.paths: list[str] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -29,6 +30,7 @@ class HttpReceiver:
                     self.send_error(503)
                     return
                 receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.paths.append(self.path)
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"ok")

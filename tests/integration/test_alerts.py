@@ -251,3 +251,48 @@ spikes:
     assert alerts.deliver_pending(es, settings, config).delivered == 1
     (line,) = log.read_text().splitlines()
     assert json.loads(line)["title"].startswith('Spike in "North Korea": ')
+
+
+def test_secrets_from_airflow_connections(
+    alert_env: dict[str, str],
+    receivers: tuple[HttpReceiver, HttpReceiver, SmtpReceiver],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hook, _, smtp = receivers
+    settings = load_settings()
+    host, port = hook.url.split("//")[1].split("/")[0].split(":")
+    # Airflow's own connection format; Airflow resolves it (env, metadata DB or backend).
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NEWSMON_TEST_HOOK",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "schema": "http",
+                "host": host,
+                "port": int(port),
+                "password": SECRET,
+                "extra": {"path": "/from-connection"},
+            }
+        ),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NEWSMON_TEST_SMTP",
+        json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port}),
+    )
+    (settings.config_dir / "alerts.yaml").write_text("""
+channels:
+  hook: {type: webhook, connection: newsmon_test_hook}
+  mail: {type: email, connection: newsmon_test_smtp, starttls: false,
+         sender: newsmon@example.org, to: [analyst@example.org]}
+rules:
+  - id: cruise
+    query: '"cruise missile"'
+    channels: [hook, mail]
+""")
+    summary, _ = run_cycle_with_alerts(settings)
+    assert summary.totals()["alerts_delivered"] == 1
+    ((headers, body),) = hook.received
+    expected = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["x-newsmon-signature"] == f"sha256={expected}"
+    assert hook.paths == ["/from-connection"]
+    assert len(smtp.messages) == 1
