@@ -357,6 +357,7 @@ def load_alerts(settings: Settings) -> AlertsConfig:
                     f"{where} ({item.id}).channels[{position}]",
                     f"unknown channel {channel!r}",
                 )
+    _check_alert_topics(path, settings, rules, spikes)
     clash = {rule.id for rule in rules} & {spike.id for spike in spikes}
     if clash:
         raise ConfigError(str(path), "spikes", f"id {sorted(clash)[0]!r} is also a rule's id")
@@ -371,6 +372,23 @@ def load_alerts(settings: Settings) -> AlertsConfig:
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(path), "delivery", f"numbers expected: {exc}") from None
+
+
+def _check_alert_topics(
+    path: Path, settings: Settings, rules: list[AlertRuleConfig], spikes: list[SpikeConfig]
+) -> None:
+    """A rule filtering on a topic that does not exist would silently never fire."""
+    wanted = [
+        (f"rules[{i}] ({rule.id}).topics[{j}]", topic)
+        for i, rule in enumerate(rules)
+        for j, topic in enumerate(rule.topics)
+    ] + [(f"spikes[{i}] ({s.id}).topic", s.topic) for i, s in enumerate(spikes) if s.topic]
+    if not wanted:
+        return
+    known = {topic.id for topic in load_topics(settings).topics}
+    for where, topic in wanted:
+        if topic not in known:
+            raise ConfigError(str(path), where, f"unknown topic {topic!r}")
 
 
 Model = TypeVar("Model", bound=BaseModel)

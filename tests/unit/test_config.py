@@ -13,6 +13,8 @@ from pipeline.config import (
 )
 from pipeline.errors import ConfigError
 
+LOG = "channels:\n  a: {type: log, path: /tmp/x}\n"
+
 
 def _settings(config_dir: Path, **env: str):  # type: ignore[no-untyped-def]
     return load_settings({"NEWSMON_CONFIG_DIR": str(config_dir), **env})
@@ -96,7 +98,7 @@ def test_topic_without_rule_is_rejected(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("alerts_yaml", "key", "problem"),
     [
-        ("channels:\n  a: {type: webhook}\n", "channels.a", "needs url or url_env"),
+        ("channels:\n  a: {type: webhook}\n", "channels.a", "needs url, url_env or connection"),
         ("channels:\n  a: {type: pager}\n", "channels.a.type", "Input should be"),
         (
             "channels:\n  a: {type: log, path: /tmp/x}\nrules:\n  - id: r\n    query: x\n"
@@ -109,11 +111,40 @@ def test_topic_without_rule_is_rejected(tmp_path: Path) -> None:
             "rules[0] (r).channels",
             "at least 1",
         ),
+        (
+            f"{LOG}rules:\n  - id: r\n    query: x\n    mode: weekly\n    channels: [a]\n",
+            "rules[0] (r).mode",
+            "Input should be 'instant', 'hourly' or 'daily'",
+        ),
+        (
+            f"{LOG}rules:\n  - id: r\n    query: x\n    topics: [nope]\n    channels: [a]\n",
+            "rules[0] (r).topics[0]",
+            "unknown topic 'nope'",
+        ),
+        (f"{LOG}spikes:\n  - id: s\n    channels: [a]\n", "spikes[0] (s)", "topic or a query"),
+        (
+            f"{LOG}spikes:\n  - id: s\n    topic: ukraine-war\n    window: 1w\n    channels: [a]\n",
+            "spikes[0] (s).window",
+            "'1w' is not a duration like 30m, 1h or 7d",
+        ),
+        (
+            f"{LOG}spikes:\n  - id: s\n    topic: ukraine-war\n    window: 1d\n"
+            "    baseline: 1d\n    channels: [a]\n",
+            "spikes[0] (s)",
+            "baseline must be at least twice the window",
+        ),
+        (
+            f"{LOG}spikes:\n  - id: s\n    topic: nope\n    channels: [a]\n",
+            "spikes[0] (s).topic",
+            "unknown topic 'nope'",
+        ),
     ],
 )
 def test_invalid_alerts_file_names_the_key(
     tmp_path: Path, alerts_yaml: str, key: str, problem: str
 ) -> None:
+    for name in ("topics.yaml", "entities.yaml"):
+        (tmp_path / name).write_text((REPO_CONFIG_DIR / name).read_text())
     (tmp_path / "alerts.yaml").write_text(alerts_yaml)
     with pytest.raises(ConfigError) as info:
         load_alerts(_settings(tmp_path))
