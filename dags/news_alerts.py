@@ -1,7 +1,9 @@
-"""news_alerts: matches new articles against the alert rules and delivers the alerts.
+"""news_alerts: the alerts' catch-up, spike checks, digests and retries.
 
-Runs whenever news_ingest publishes new articles (asset-triggered), and every 10
-minutes so that failed deliveries are retried even when nothing new arrives.
+Instant alerts are matched and sent by news_ingest's feed tasks right after indexing.
+This DAG runs whenever news_ingest publishes new articles (asset-triggered) to match
+anything those tasks missed, and every 10 minutes to check spike rules, send due
+hourly/daily digests and retry failed deliveries even when nothing new arrives.
 """
 
 from __future__ import annotations

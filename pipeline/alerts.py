@@ -12,8 +12,9 @@ Once per story. An event's id is the hash of (rule id, cluster id) and it is
 written with `create`: reruns, retries and syndicated copies of a story hit the
 existing event and send nothing.
 
-Nothing lost. Delivery claims an event (optimistic concurrency), sends to each
-channel not yet done, and keeps the event pending with its error and a backoff
+Nothing lost. Delivery claims the due events in one bulk request (optimistic
+concurrency), sends each to the channels not yet done (digest rules: one message
+per rule), and keeps a failed event pending with its error and a backoff
 (retry_base_seconds x 2^attempts) until every channel took it or it expires.
 """
 
@@ -163,18 +164,26 @@ def match_since(
 ) -> MatchSummary:
     """Match articles fetched since `since` and create the events (create-only)."""
     body = {"query": {"range": {"fetched_at": {"gte": since.isoformat()}}}}
-    batch = list(
-        helpers.scan(es, index=settings.index_name("articles"), query=body, _source=ARTICLE_FIELDS)
+    hits = helpers.scan(
+        es, index=settings.index_name("articles"), query=body, _source=ARTICLE_FIELDS
     )
     summary = MatchSummary()
-    for start in range(0, len(batch), MATCH_BATCH):
-        part = match_articles(es, settings, alerts, batch[start : start + MATCH_BATCH])
-        summary.articles += part.articles
-        summary.candidate_rules += part.candidate_rules
-        summary.matches += part.matches
-        summary.events_created += part.events_created
-        summary.errors += part.errors
+    batch: list[dict[str, Any]] = []
+    for hit in hits:
+        batch.append(hit)
+        if len(batch) == MATCH_BATCH:
+            _add(summary, match_articles(es, settings, alerts, batch))
+            batch = []
+    _add(summary, match_articles(es, settings, alerts, batch))
     return summary
+
+
+def _add(total: MatchSummary, part: MatchSummary) -> None:
+    total.articles += part.articles
+    total.candidate_rules += part.candidate_rules
+    total.matches += part.matches
+    total.events_created += part.events_created
+    total.errors += part.errors
 
 
 def match_articles(

@@ -43,6 +43,8 @@ def airflow_env() -> dict[str, str]:
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(PORT),
         "AIRFLOW__API__BASE_URL": URL,
+        # Tasks report to the API server; the default assumes port 8080.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{URL}/execution/",
         # 2 cores: fewer worker processes, and a patient first call to the API server.
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",

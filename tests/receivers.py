@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from email import message_from_bytes, policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ class HttpReceiver:
         self.fail_next = 0  # answer this many requests with 503 first
         self.attempts = 0
         self.paths: list[str] = []
+        self.arrivals: list[float] = []  # time.time() of each received message
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,6 +33,7 @@ class HttpReceiver:
                     return
                 receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 receiver.paths.append(self.path)
+                receiver.arrivals.append(time.time())
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"ok")
