@@ -34,7 +34,7 @@ from pipeline.channels import AlertMessage, Digest, Message, send
 from pipeline.errors import ConfigError, DeliveryError
 from pipeline.models import alert_event_id
 from pipeline.rule_filter import ArticleTerms, RuleFilter, matched_terms
-from pipeline.search import SEARCH_FIELDS
+from pipeline.search import Filters, build_query, filter_clauses
 from pipeline.spikes import check_spikes
 
 RULES_PER_MSEARCH = 200
@@ -45,33 +45,11 @@ DUE_PER_PASS = 1000
 
 
 def rule_query(rule: config.AlertRuleConfig) -> dict[str, Any]:
-    filters: list[dict[str, Any]] = []
-    if rule.topics:
-        filters.append({"terms": {"topics": rule.topics}})
-    if rule.sources:
-        filters.append(
-            {
-                "bool": {
-                    "should": [
-                        {"terms": {"site": rule.sources}},
-                        {"terms": {"feed_id": rule.sources}},
-                    ]
-                }
-            }
-        )
-    if rule.languages:
-        filters.append({"terms": {"language": rule.languages}})
-    if rule.entities:
-        filters.append({"terms": {"entities": rule.entities}})
-    text = {
-        "query_string": {
-            "query": rule.query,
-            "fields": SEARCH_FIELDS,
-            "default_operator": "AND",
-            "analyze_wildcard": True,
-        }
-    }
-    return {"bool": {"must": [text], "filter": filters}}
+    """The rule as a search: its query and filters exactly as `newsmon search` builds them."""
+    filters = Filters(
+        topics=rule.topics, sources=rule.sources, languages=rule.languages, entities=rule.entities
+    )
+    return {"bool": {"must": [build_query(rule.query)], "filter": filter_clauses(filters)}}
 
 
 def validate_rules(

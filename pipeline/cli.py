@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 runtime failure (e.g. Elasticsearch unreachable),
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 from dataclasses import asdict, replace
@@ -190,9 +191,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _terminal_highlight(fragment: str) -> str:
-    if not sys.stdout.isatty():
-        return fragment.replace("<em>", "[").replace("</em>", "]")
-    return fragment.replace("<em>", "\033[1m").replace("</em>", "\033[0m")
+    """Fragments are HTML (escaped text, <em> around matches)."""
+    on, off = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
+    return html.unescape(fragment.replace("<em>", on).replace("</em>", off))
 
 
 def _cmd_extract(args: argparse.Namespace) -> int:
