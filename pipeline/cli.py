@@ -53,12 +53,29 @@ def _parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="full-text search of indexed articles")
     search.add_argument("query", help='analyst syntax: AND/OR/NOT, "phrases", title:word')
     search.add_argument("--size", type=int, default=10)
+    search.add_argument("--offset", type=int, default=0, help="skip this many stories")
     search.add_argument(
         "--all-copies",
         action="store_true",
         help="list every copy instead of one hit per story cluster",
     )
+    for option, key in (
+        ("topic", "topics"),
+        ("source", "sources"),
+        ("language", "languages"),
+        ("entity", "entities"),
+    ):
+        search.add_argument(f"--{option}", action="append", dest=key, default=[])
+    search.add_argument("--since", help="published on or after (YYYY-MM-DD)")
+    search.add_argument("--until", help="published on or before (YYYY-MM-DD)")
+    search.add_argument("--sort", choices=["relevance", "newest", "oldest"], default="relevance")
+    search.add_argument("--facets", action="store_true", help="counts per topic, source, ...")
     search.set_defaults(handler=_cmd_search)
+
+    serve = commands.add_parser("serve", help="the web UI and HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=_cmd_serve)
 
     extract = commands.add_parser("extract", help="extract one article from a URL or HTML file")
     extract.add_argument("source", help="http(s) URL or path to an HTML file")
@@ -156,7 +173,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         match, delivery = alerts["match"], alerts["delivery"]
         print(
-            f"alerts: {match['events_created']} new, {delivery['delivered']} delivered, "
+            f"alerts: {totals['alerts'] + match['events_created']} new "
+            f"({totals['alerts_delivered'] + delivery['delivered']} delivered), "
             f"{delivery['pending']} pending, {delivery['failed']} failed"
         )
     all_failed = summary.feeds and totals["feeds_ok"] == 0
@@ -165,18 +183,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_search(args: argparse.Namespace) -> int:
     from pipeline.index import check_reachable, make_es_client
-    from pipeline.search import search
+    from pipeline.search import Filters, SearchRequest, search_page
 
     settings = config.load_settings()
     es = make_es_client(settings)
     check_reachable(es, settings)
-    hits = search(es, settings, args.query, size=args.size, collapse=not args.all_copies)
+    filters = Filters(
+        args.topics, args.sources, args.languages, args.entities, args.since, args.until
+    )
+    request = SearchRequest(
+        args.query,
+        filters,
+        args.sort,
+        size=args.size,
+        offset=args.offset,
+        collapse=not args.all_copies,
+        facets=args.facets,
+    )
+    page = search_page(es, settings, request)
     if args.json:
-        _print_json({"query": args.query, "hits": [asdict(hit) for hit in hits]})
+        _print_json({"query": args.query, **asdict(page)})
         return EXIT_OK
+    print(f"{page.total}{'' if page.total_is_exact else '+'} articles ({page.took_ms} ms)")
+    for name, buckets in page.facets.items():
+        print(f"  {name}: " + ", ".join(f"{b['value']} {b['count']}" for b in buckets[:10]))
+    hits = page.hits
     if not hits:
         print("no matches")
-    for rank, hit in enumerate(hits, 1):
+    for rank, hit in enumerate(hits, args.offset + 1):
         when = (hit.published_at or "")[:16].replace("T", " ")
         print(f"{rank:>2}. {hit.title}  [{hit.site or '?'} {when}] score {hit.score:.2f}")
         print(f"    {hit.url}")
@@ -187,6 +221,28 @@ def _cmd_search(args: argparse.Namespace) -> int:
             print(f"    {hit.copies} copies of this story: {' '.join(hit.copy_urls)}")
         for fragment in hit.highlights[:3]:
             print(f"    … {_terminal_highlight(fragment)} …")
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import ipaddress
+
+    import uvicorn
+
+    from pipeline.web import create_app
+
+    settings = config.load_settings()
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = args.host == "localhost"
+    if not loopback and not settings.api_token:
+        raise NewsmonError(
+            f"serving on {args.host} exposes the index to the network: set NEWSMON_API_TOKEN "
+            "(clients then send it as X-Newsmon-Token or a Bearer token)"
+        )
+    print(f"newsmon UI and API at http://{args.host}:{args.port}/  (API docs: /docs)")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
 
 

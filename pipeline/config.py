@@ -200,6 +200,7 @@ class Settings(_Strict):
     max_page_bytes: int = Field(default=5_000_000, gt=0)
     max_entries_per_feed: int = Field(default=100, ge=1)
     ingest_interval_minutes: int = Field(default=15, ge=1)
+    api_token: str | None = None  # required by `newsmon serve` beyond loopback
 
     @property
     def elasticsearch_url(self) -> str:

@@ -25,7 +25,7 @@ from pipeline.models import FeedResult, TaggedArticle
 
 logger = logging.getLogger(__name__)
 
-INDEX_KINDS = ("articles", "feeds", "alert-rules", "alert-events")
+INDEX_KINDS = ("articles", "feeds", "alert-rules", "alert-events", "saved-searches")
 MAPPING_VERSION = 1
 
 
