@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.9.30
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv es-start es-stop setup run stop test lint lock
+.PHONY: venv es-start es-stop setup run stop test lint lock browser
 
 venv: $(STAMP)
 
@@ -40,7 +40,14 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: es-start lint
+# The browser tests drive Debian's chromium (browser downloads are impossible here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); export DEBIAN_FRONTEND=noninteractive; \
+	  $$sudo apt-get install -y -q chromium || \
+	  { $$sudo apt-get update -q && $$sudo apt-get install -y -q chromium; }; }
+
+test: es-start lint browser
 	$(BIN)/python -m pytest
 
 # Re-pin requirements.lock from requirements.in (needs uv; run after editing requirements.in).

@@ -112,3 +112,9 @@ def test_eval_tags_prints_per_topic_scores(tmp_path: Path) -> None:
     broken.write_text('{"title": "t", "text": "x", "topics": []}\n{"title": \n')
     bad = newsmon("eval-tags", str(broken))
     assert bad.returncode == 2 and "broken.jsonl: line 2: not JSON" in bad.stderr
+
+
+def test_serve_beyond_loopback_needs_a_token() -> None:
+    result = newsmon("serve", "--host", "0.0.0.0", NEWSMON_API_TOKEN="")
+    assert result.returncode == 1
+    assert "set NEWSMON_API_TOKEN" in result.stderr
