@@ -23,14 +23,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
+from pydantic import ValidationError
 
 from pipeline import config, index
 from pipeline.channels import AlertMessage, Digest, Message, send
+from pipeline.config_edit import append_item
 from pipeline.errors import ConfigError, DeliveryError
 from pipeline.models import alert_event_id
 from pipeline.rule_filter import ArticleTerms, RuleFilter, matched_terms
@@ -109,6 +111,27 @@ def sync_rules(es: Elasticsearch, settings: config.Settings, alerts: config.Aler
     actions += [{"_op_type": "delete", "_index": target, "_id": hit["_id"]} for hit in stale]
     helpers.bulk(es, actions, refresh="wait_for")
     return len(alerts.rules)
+
+
+def add_rule(
+    settings: config.Settings, rule: dict[str, Any], es: Elasticsearch | None
+) -> config.AlertRuleConfig:
+    """Append a rule to alerts.yaml: validated like the file itself (fields, channels,
+    topics, unique id), its query checked by Elasticsearch when `es` is given."""
+    path = settings.config_dir / "alerts.yaml"
+    try:
+        parsed = config.AlertRuleConfig.model_validate(rule)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(str(path), f"new rule ({rule.get('id')}).{key}", error["msg"]) from None
+    current = config.load_alerts(settings)
+    if any(existing.id == parsed.id for existing in current.rules):
+        raise ConfigError(str(path), f"new rule ({parsed.id}).id", "a rule with this id exists")
+    if es is not None:
+        validate_rules(es, settings, replace(current, rules=[parsed]))
+    append_item(path, "rules", rule, check=lambda: config.load_alerts(settings))
+    return parsed
 
 
 @dataclass

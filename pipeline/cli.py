@@ -10,7 +10,7 @@ import argparse
 import html
 import json
 import sys
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +204,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"query": args.query, **asdict(page)})
         return EXIT_OK
-    print(f"{page.total}{'' if page.total_is_exact else '+'} articles ({page.took_ms} ms)")
+    noun = "article" if page.total == 1 else "articles"
+    print(f"{page.total}{'' if page.total_is_exact else '+'} {noun} ({page.took_ms} ms)")
     for name, buckets in page.facets.items():
         print(f"  {name}: " + ", ".join(f"{b['value']} {b['count']}" for b in buckets[:10]))
     hits = page.hits
@@ -402,13 +403,9 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
 def _add_alert_rule(args: argparse.Namespace, settings: config.Settings) -> int:
     """Validate the rule like alerts.yaml itself would be, check its query with
     Elasticsearch when it is up, then append it to alerts.yaml."""
-    from pydantic import ValidationError
-
     from pipeline import alerts
-    from pipeline.config_edit import append_item
     from pipeline.index import check_reachable, ensure_indices, make_es_client
 
-    path = settings.config_dir / "alerts.yaml"
     rule: dict[str, Any] = {"id": args.rule, "query": args.query}
     for key in ("topics", "sources", "languages", "entities"):
         if getattr(args, key):
@@ -421,26 +418,18 @@ def _add_alert_rule(args: argparse.Namespace, settings: config.Settings) -> int:
         if not count.isdigit() or period not in ("hour", "day"):
             raise NewsmonError(f"--throttle {args.throttle!r}: expected N/hour or N/day")
         rule["throttle"] = {"max": int(count), "per": period}
-    try:
-        parsed = config.AlertRuleConfig.model_validate(rule)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"])
-        raise ConfigError(str(path), f"new rule ({args.rule}).{field}", error["msg"]) from None
-    candidate = replace(config.load_alerts(settings), rules=[parsed])
-    es = make_es_client(settings)
+    es: Any = make_es_client(settings)
     try:
         check_reachable(es, settings)
+        ensure_indices(es, settings)
     except NewsmonError:
         print("warning: Elasticsearch is not reachable; the query was not checked", file=sys.stderr)
-    else:
-        ensure_indices(es, settings)
-        alerts.validate_rules(es, settings, candidate)
-    append_item(path, "rules", rule, check=lambda: config.load_alerts(settings))
+        es = None
+    alerts.add_rule(settings, rule, es)
     if args.json:
         _print_json(rule)
     else:
-        print(f"added rule {args.rule} to {path}")
+        print(f"added rule {args.rule} to {settings.config_dir / 'alerts.yaml'}")
     return EXIT_OK
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline import config
-from pipeline.config_edit import append_item
+from pipeline.alerts import add_rule
 from pipeline.errors import NewsmonError
 from pipeline.search import Filters
 
@@ -77,8 +77,6 @@ def to_alert_rule(
 ) -> dict[str, Any]:
     """Append an alert rule with the saved search's query and filters to alerts.yaml
     (validated like the file itself, query checked by Elasticsearch)."""
-    from pipeline.alerts import validate_rules
-
     saved = get(es, settings, search_id)
     filters = saved.get("filters") or {}
     rule: dict[str, Any] = {"id": search_id, "query": saved["query"] or "*"}
@@ -88,13 +86,7 @@ def to_alert_rule(
     rule["channels"] = channels
     if mode != "instant":
         rule["mode"] = mode
-    parsed = config.AlertRuleConfig.model_validate(rule)
-    current = config.load_alerts(settings)
-    if any(existing.id == parsed.id for existing in current.rules):
-        raise NewsmonError(f"alert rule {parsed.id!r} already exists")
-    validate_rules(es, settings, config.AlertsConfig(current.channels, [parsed]))
-    path = settings.config_dir / "alerts.yaml"
-    append_item(path, "rules", rule, check=lambda: config.load_alerts(settings))
+    parsed = add_rule(settings, rule, es)
     es.update(
         index=settings.index_name("saved-searches"),
         id=search_id,

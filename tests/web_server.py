@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import uvicorn
@@ -76,15 +75,13 @@ def index_fixture_articles(
     return settings
 
 
-def start_server(settings: Settings, app: Any = None, health: str = "/api/health") -> WebServer:
-    """Serve `app` (default: newsmon's, for `settings`) on a free loopback port."""
+def start_server(settings: Settings) -> WebServer:
+    """Serve newsmon's app for `settings` on a free loopback port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(
-            app or create_app(settings), host="127.0.0.1", port=port, log_level="warning"
-        )
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -92,7 +89,7 @@ def start_server(settings: Settings, app: Any = None, health: str = "/api/health
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"{url}{health}", timeout=1)
+            httpx.get(f"{url}/api/health", timeout=1)
             return WebServer(url, settings, server, thread)
         except httpx.HTTPError:
             time.sleep(0.1)

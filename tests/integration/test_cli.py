@@ -44,7 +44,8 @@ def test_run_then_search_from_the_command_line(
         assert len(hits) == 1 and hits[0]["site"] == "Fixture World News"
 
         readable = newsmon("search", "cruise missile AND Moscow")
-        assert readable.stdout.startswith(" 1. Putin Strengthens Ties")
+        assert readable.stdout.startswith("1 article (")
+        assert "\n 1. Putin Strengthens Ties" in readable.stdout
         assert "[cruise] [missile]" in readable.stdout or "[cruise missile]" in readable.stdout
 
         bad = newsmon("search", "(unbalanced AND")
@@ -111,7 +112,7 @@ def test_alert_rules_added_disabled_and_tested_from_the_command_line(
         bad_channel = newsmon("add", "bad", "--query", "x", "--channel", "pager")
         assert "(bad).channels[0]: unknown channel 'pager'" in bad_channel.stderr
         duplicate = newsmon("add", "kim-putin", "--query", "x", "--channel", "log")
-        assert "duplicate id 'kim-putin'" in duplicate.stderr
+        assert "new rule (kim-putin).id: a rule with this id exists" in duplicate.stderr
         assert alerts_yaml.read_text() == text
 
         assert newsmon("disable", "kim-putin").returncode == 0

@@ -125,7 +125,7 @@ def test_saved_search_becomes_an_alert_rule(web: WebServer) -> None:
     again = httpx.post(
         f"{web.url}/api/saved-searches/{saved['id']}/alert", json={"channels": ["log"]}, timeout=30
     )
-    assert again.status_code == 400 and "already exists" in again.json()["detail"]
+    assert again.status_code == 400 and "a rule with this id exists" in again.json()["detail"]
     unknown = httpx.post(f"{web.url}/api/saved-searches", json={"name": "x", "query": "y"})
     wrong_channel = httpx.post(
         f"{web.url}/api/saved-searches/{unknown.json()['id']}/alert", json={"channels": ["pager"]}
