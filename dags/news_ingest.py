@@ -40,9 +40,9 @@ INTERVAL_MINUTES = int(os.environ.get("NEWSMON_INGEST_INTERVAL_MINUTES", "15"))
 def news_ingest() -> None:
     @task(retries=1)
     def list_feeds() -> list[str]:
-        from pipeline.ingest import configured_feed_ids
+        from pipeline.ingest import due_feed_ids
 
-        return configured_feed_ids()
+        return due_feed_ids()
 
     @task(map_index_template="{{ task.op_kwargs['feed_id'] }}")
     def ingest_feed(feed_id: str) -> dict[str, Any]:

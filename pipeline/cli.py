@@ -108,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
 
     _alerts_parser(commands)
 
+    feeds = commands.add_parser("feeds", help="feed health, or check a feed before adding it")
+    feeds.add_argument("action", nargs="?", choices=["health", "check"], default="health")
+    feeds.add_argument("url", nargs="?", help="for check: the feed URL")
+    feeds.set_defaults(handler=_cmd_feeds)
+
     for sub in commands.choices.values():
         sub.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
@@ -431,6 +436,98 @@ def _add_alert_rule(args: argparse.Namespace, settings: config.Settings) -> int:
     else:
         print(f"added rule {args.rule} to {settings.config_dir / 'alerts.yaml'}")
     return EXIT_OK
+
+
+def _cmd_feeds(args: argparse.Namespace) -> int:
+    from pipeline.feed_state import load_states
+    from pipeline.index import check_reachable, ensure_indices, make_es_client
+
+    settings = config.load_settings()
+    if args.action == "check":
+        return _check_feed(args, settings)
+    feeds = config.load_feeds(settings)
+    es = make_es_client(settings)
+    check_reachable(es, settings)
+    ensure_indices(es, settings)
+    ids = [feed.id for feed in feeds]
+    docs = {
+        doc["_id"]: doc.get("_source", {})
+        for doc in es.mget(index=settings.index_name("feeds"), ids=ids)["docs"]
+    }
+    states = load_states(es, settings, ids)
+    rows = [
+        {
+            "feed_id": feed.id,
+            "status": docs[feed.id].get("last_status", "never polled"),
+            "last_poll": docs[feed.id].get("last_poll"),
+            "last_success": docs[feed.id].get("last_success"),
+            "last_error": docs[feed.id].get("last_error"),
+            **{k: v for k, v in states[feed.id].to_doc().items() if k not in ("etag", "body_hash")},
+        }
+        for feed in feeds
+    ]
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    print(
+        f"{'feed':<24} {'status':<13} {'fails':>5} {'every':>7} {'next poll':<17} "
+        f"{'items':>6} {'new/poll':>8} {'304s':>5} {'same':>5}  last error"
+    )
+    for row in rows:
+        every = f"{row['interval_minutes']:.0f} min" if row["interval_minutes"] else "-"
+        print(
+            f"{row['feed_id'][:24]:<24} {row['status']:<13} {row['consecutive_failures']:>5} "
+            f"{every:>7} {(row['next_poll_at'] or 'now')[:16].replace('T', ' '):<17} "
+            f"{row['items_seen']:>6} {row['new_item_rate']:>8.1f} {row['not_modified']:>5} "
+            f"{row['unchanged']:>5}  {(row['last_error'] or '')[:60]}"
+        )
+    return EXIT_OK
+
+
+def _check_feed(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Fetch and parse a feed the way a poll would, without indexing anything."""
+    from pipeline.download import make_client
+    from pipeline.errors import FeedParseError
+    from pipeline.feeds import poll_feed
+
+    if not args.url:
+        raise NewsmonError("feeds check needs a URL")
+    feed = config.FeedConfig(id="check", url=args.url, name="check")
+    client = make_client(settings)
+    try:
+        poll = poll_feed(client, feed, settings)
+    except (FetchError, FeedParseError) as exc:
+        if args.json:
+            _print_json({"url": args.url, "ok": False, "error": str(exc)})
+        else:
+            print(f"not usable: {exc}")
+        return EXIT_FAILURE
+    finally:
+        client.close()
+    report = {
+        "url": args.url,
+        "ok": True,
+        "entries": len(poll.entries),
+        "dated": sum(1 for e in poll.entries if e.published),
+        "etag": poll.etag,
+        "last_modified": poll.last_modified,
+        "sample": [{"title": e.title, "url": e.url} for e in poll.entries[:5]],
+    }
+    if args.json:
+        _print_json(report)
+        return EXIT_OK
+    validators = " ".join(
+        name
+        for name, value in (("ETag", poll.etag), ("Last-Modified", poll.last_modified))
+        if value
+    )
+    print(
+        f"ok: {report['entries']} entries ({report['dated']} dated); conditional GET: "
+        f"{validators or 'no validators (changes detected by body hash)'}"
+    )
+    for item in report["sample"]:
+        print(f"  {item['title'][:80]}  {item['url']}")
+    return EXIT_OK if poll.entries else EXIT_FAILURE
 
 
 def _cmd_retag(args: argparse.Namespace) -> int:

@@ -200,6 +200,9 @@ class Settings(_Strict):
     max_page_bytes: int = Field(default=5_000_000, gt=0)
     max_entries_per_feed: int = Field(default=100, ge=1)
     ingest_interval_minutes: int = Field(default=15, ge=1)
+    # A feed's own poll interval adapts between these (see pipeline/feed_state.py).
+    feed_min_interval_minutes: float = Field(default=5, gt=0)
+    feed_max_interval_minutes: float = Field(default=360, gt=0)
     api_token: str | None = None  # required by `newsmon serve` beyond loopback
 
     @property

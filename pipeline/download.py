@@ -51,8 +51,10 @@ def fetch(
     max_bytes: int,
     allow_private: bool,
     deadline_seconds: float = 60.0,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    """GET `url`, following redirects, refusing non-public addresses unless allowed."""
+    """GET `url`, following redirects, refusing non-public addresses unless allowed.
+    A 304 (answer to conditional `headers`) comes back as a Response with no body."""
     deadline = time.monotonic() + deadline_seconds
     seen: set[str] = set()
     current = url
@@ -62,7 +64,7 @@ def fetch(
         seen.add(current)
         check_url(current, allow_private=allow_private)
         try:
-            with client.stream("GET", current) as response:
+            with client.stream("GET", current, headers=headers) as response:
                 location = response.headers.get("location")
                 if response.status_code in REDIRECT_CODES and location:
                     current = urljoin(current, location)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from time import struct_time
 from typing import Any
@@ -14,26 +16,55 @@ import httpx
 from pipeline.config import FeedConfig, Settings
 from pipeline.download import fetch, gunzip_if_compressed
 from pipeline.errors import FeedParseError
+from pipeline.feed_state import FeedState
 from pipeline.models import FeedEntry
 from pipeline.urls import canonicalize_url
 
 
-def poll_feed(client: httpx.Client, feed: FeedConfig, settings: Settings) -> list[FeedEntry]:
+@dataclass(frozen=True)
+class Poll:
+    """What polling a feed found: `status` is fetched (entries parsed), not_modified
+    (HTTP 304) or unchanged (the same body as last time, whatever the server said)."""
+
+    status: str
+    entries: list[FeedEntry]
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+
+
+def poll_feed(
+    client: httpx.Client, feed: FeedConfig, settings: Settings, state: FeedState | None = None
+) -> Poll:
+    """GET the feed, conditionally when `state` holds validators from the last poll."""
+    headers = {}
+    if state and state.etag:
+        headers["If-None-Match"] = state.etag
+    if state and state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
     response = fetch(
         client,
         feed.url,
         max_bytes=settings.max_feed_bytes,
         allow_private=settings.allow_private_networks,
         deadline_seconds=settings.http_timeout * 3,
+        headers=headers,
     )
+    if response.status == 304 and state is not None:
+        return Poll("not_modified", [], state.etag, state.last_modified, state.body_hash)
     body = gunzip_if_compressed(response.body, settings.max_feed_bytes)
+    digest = hashlib.sha256(body).hexdigest()
+    etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
+    if state is not None and digest == state.body_hash:
+        # Many servers ignore validators or send fresh ones for the same bytes.
+        return Poll("unchanged", [], etag, modified, digest)
     entries = parse_feed(
         feed.id,
         body,
         base_url=response.final_url,
         content_type=response.headers.get("content-type"),
     )
-    return entries[: settings.max_entries_per_feed]
+    return Poll("fetched", entries[: settings.max_entries_per_feed], etag, modified, digest)
 
 
 def parse_feed(

@@ -125,11 +125,19 @@ def index_articles(
 
 
 def record_feed_result(
-    es: Elasticsearch, settings: Settings, result: FeedResult, url: str, name: str
+    es: Elasticsearch,
+    settings: Settings,
+    result: FeedResult,
+    url: str,
+    name: str,
+    state: dict[str, Any] | None = None,
 ) -> None:
-    """Upsert the feed's health document in `news-feeds` (id = feed id)."""
+    """Upsert the feed's health document in `news-feeds` (id = feed id): the last poll's
+    outcome plus its polling state (validators, failures, interval, next poll)."""
     now = datetime.now(UTC).isoformat()
     doc: dict[str, Any] = {
+        **(state or {}),
+        "last_poll": result.poll,
         "feed_id": result.feed_id,
         "url": url,
         "name": name,

@@ -17,7 +17,7 @@ import httpx
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
 
-from pipeline import alerts, config, index
+from pipeline import alerts, config, feed_state, index
 from pipeline.dedup import assign_clusters
 from pipeline.download import make_client
 from pipeline.errors import (
@@ -28,6 +28,7 @@ from pipeline.errors import (
     TransientFetchError,
 )
 from pipeline.extract import extract
+from pipeline.feed_state import FeedState
 from pipeline.feeds import poll_feed
 from pipeline.fetch import fetch_page
 from pipeline.models import Article, FeedEntry, FeedResult, RunSummary, TaggedArticle
@@ -65,14 +66,17 @@ def ingest_feed(
     """Ingest one feed. With raise_transient, a retryable feed failure is re-raised after
     it is recorded (Airflow then retries the task)."""
     result = FeedResult(feed_id=feed.id)
+    state = feed_state.load_states(ctx.es, ctx.settings, [feed.id])[feed.id]
     try:
-        entries = poll_feed(ctx.http, feed, ctx.settings)
+        poll = poll_feed(ctx.http, feed, ctx.settings, state)
     except (FetchError, FeedParseError) as exc:
-        result.ok, result.error = False, str(exc)
-        index.record_feed_result(ctx.es, ctx.settings, result, feed.url, feed.name)
+        result.ok, result.error, result.poll = False, str(exc), "failed"
+        _record(ctx, feed, result, state)
         if raise_transient and isinstance(exc, TransientFetchError):
             raise
         return result
+    result.poll = poll.status
+    entries = poll.entries
     result.entries = len(entries)
     ids = {entry.url: article_id(entry.url) for entry in entries}
     known = index.existing_ids(ctx.es, ctx.settings, list(ids.values()))
@@ -96,10 +100,23 @@ def ingest_feed(
     result.duplicate += bulk.duplicates
     result.failed += len(bulk.errors)
     result.failures.extend(bulk.errors)
-    index.record_feed_result(ctx.es, ctx.settings, result, feed.url, feed.name)
+    # Validators are kept only when nothing retryable failed: otherwise the next poll
+    # must read the whole feed again to retry those entries.
+    complete = result.retryable == 0 and not bulk.errors
+    state.etag = poll.etag if complete else None
+    state.last_modified = poll.last_modified if complete else None
+    state.body_hash = poll.body_hash if complete else None
+    _record(ctx, feed, result, state)
     if bulk.created:
         _alert_new_articles(ctx, articles, result)
     return result
+
+
+def _record(
+    ctx: IngestContext, feed: config.FeedConfig, result: FeedResult, state: FeedState
+) -> None:
+    state = feed_state.after_poll(state, result, feed, ctx.settings, datetime.now(UTC))
+    index.record_feed_result(ctx.es, ctx.settings, result, feed.url, feed.name, state.to_doc())
 
 
 def _alerts_config(settings: config.Settings) -> config.AlertsConfig | None:
@@ -139,6 +156,7 @@ def _fetch_and_extract(ctx: IngestContext, entry: FeedEntry, result: FeedResult)
         page = fetch_page(ctx.http, entry, ctx.settings)
     except FetchError as exc:
         result.failed += 1
+        result.retryable += isinstance(exc, TransientFetchError)
         result.failures.append(str(exc))
         return None
     extraction = extract(page.body, entry.url, entry)
@@ -218,16 +236,20 @@ def print_progress(result: FeedResult) -> None:
 # Entry points for the Airflow tasks: small JSON-able inputs and outputs only.
 
 
-def configured_feed_ids() -> list[str]:
-    """The run's feeds; also sets up the indices once, so the per-feed tasks need not."""
+def due_feed_ids() -> list[str]:
+    """The feeds due for a poll now (each has its own adaptive interval); also sets up
+    the indices once, so the per-feed tasks need not."""
     settings = config.load_settings()
     es = index.make_es_client(settings)
     try:
         index.check_reachable(es, settings)
         index.ensure_indices(es, settings)
+        feeds = config.load_feeds(settings)
+        states = feed_state.load_states(es, settings, [feed.id for feed in feeds])
     finally:
         es.close()
-    return [feed.id for feed in config.load_feeds(settings)]
+    now = datetime.now(UTC)
+    return [feed.id for feed in feeds if feed_state.is_due(states[feed.id], now)]
 
 
 def ingest_feed_by_id(feed_id: str) -> dict[str, object]:

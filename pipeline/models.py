@@ -140,8 +140,10 @@ class FeedResult:
     duplicate: int = 0
     extracted: int = 0
     failed: int = 0
+    retryable: int = 0  # of the failed pages, those worth retrying (timeouts, 5xx, ...)
     indexed: int = 0
     near_duplicate: int = 0  # indexed into an existing story cluster
+    poll: str = "fetched"  # fetched | not_modified (HTTP 304) | unchanged (same body) | failed
     alerts: int = 0  # alert events created right after indexing
     alerts_delivered: int = 0
     failures: list[str] = field(default_factory=list)

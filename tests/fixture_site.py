@@ -8,6 +8,7 @@ check that a rerun does not fetch pages again.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ class FixtureSite:
         self.root = root
         self.slow_seconds = slow_seconds
         self.requests: Counter[str] = Counter()
+        self.not_modified: Counter[str] = Counter()  # 304 answers per path
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
@@ -62,7 +64,20 @@ class FixtureSite:
                     self.send_error(404)
                     return
                 body = file.read_bytes().replace(b"{{BASE}}", site.base_url.encode())
+                # Feeds carry validators and answer 304 to them, unless asked (?plain=1) to
+                # behave like the many servers that ignore conditional requests.
+                validators = path.startswith("/feeds/") and "plain=1" not in self.path
+                etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
+                if validators and self.headers.get("If-None-Match") == etag:
+                    site.not_modified[path] += 1
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
                 self.send_response(200)
+                if validators:
+                    self.send_header("ETag", etag)
+                    self.send_header("Last-Modified", "Sat, 21 Nov 2026 03:00:00 GMT")
                 self.send_header("Content-Type", CONTENT_TYPES.get(file.suffix, "text/plain"))
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
