@@ -7,6 +7,7 @@ are split into TransientFetchError (retry later) and PermanentFetchError.
 
 from __future__ import annotations
 
+import email.utils
 import gzip
 import ipaddress
 import socket
@@ -69,7 +70,7 @@ def fetch(
                 if response.status_code in REDIRECT_CODES and location:
                     current = urljoin(current, location)
                     continue
-                _raise_for_status(url, response.status_code)
+                _raise_for_status(url, response.status_code, response.headers.get("retry-after"))
                 body = _read_limited(url, response, max_bytes, deadline)
                 return Response(
                     url=url,
@@ -114,13 +115,29 @@ def check_url(url: str, *, allow_private: bool) -> None:
             )
 
 
-def _raise_for_status(url: str, status: int) -> None:
+def _raise_for_status(url: str, status: int, retry_after: str | None = None) -> None:
     if status in TRANSIENT_CODES or status >= 500:
-        raise TransientFetchError(url, f"HTTP {status}")
+        wait = parse_retry_after(retry_after)
+        hint = f" (Retry-After {wait:.0f} s)" if wait is not None else ""
+        raise TransientFetchError(url, f"HTTP {status}{hint}", wait)
     if status >= 400 or status < 200:
         raise PermanentFetchError(url, f"HTTP {status}")
     if status in REDIRECT_CODES:
         raise PermanentFetchError(url, f"HTTP {status} without Location")
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: either a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _read_limited(url: str, response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
@@ -138,7 +155,7 @@ def _read_limited(url: str, response: httpx.Response, max_bytes: int, deadline: 
     return b"".join(chunks)
 
 
-def gunzip_if_compressed(body: bytes, max_bytes: int) -> bytes:
+def gunzip_if_compressed(body: bytes, max_bytes: int, url: str = "(body)") -> bytes:
     """Some servers send gzip bodies without Content-Encoding; unpack those, bounded."""
     if not body.startswith(b"\x1f\x8b"):
         return body
@@ -148,5 +165,5 @@ def gunzip_if_compressed(body: bytes, max_bytes: int) -> bytes:
     except (zlib.error, gzip.BadGzipFile):
         return body
     if len(data) > max_bytes:
-        raise PermanentFetchError("(body)", f"gzip body expands past {max_bytes} bytes")
+        raise PermanentFetchError(url, f"gzip body expands past {max_bytes} bytes")
     return data

@@ -30,7 +30,9 @@ class FetchError(NewsmonError):
 
 
 class TransientFetchError(FetchError):
-    pass
+    def __init__(self, url: str, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(url, reason)
+        self.retry_after = retry_after  # seconds the server asked us to wait (429/503)
 
 
 class PermanentFetchError(FetchError):

@@ -88,6 +88,8 @@ def after_poll(
         state.consecutive_failures += 1
         backoff = min(high, base * 2 ** (state.consecutive_failures - 1))
         wait = backoff * rng.uniform(0.8, 1.2)  # jitter: failing feeds do not retry in step
+        if result.retry_after:  # the server said when: never earlier than that
+            wait = max(wait, result.retry_after / 60)
         state.next_poll_at = (now + timedelta(minutes=wait)).isoformat()
         return state
     state.consecutive_failures = 0

@@ -52,7 +52,7 @@ def poll_feed(
     )
     if response.status == 304 and state is not None:
         return Poll("not_modified", [], state.etag, state.last_modified, state.body_hash)
-    body = gunzip_if_compressed(response.body, settings.max_feed_bytes)
+    body = gunzip_if_compressed(response.body, settings.max_feed_bytes, feed.url)
     digest = hashlib.sha256(body).hexdigest()
     etag, modified = response.headers.get("etag"), response.headers.get("last-modified")
     if state is not None and digest == state.body_hash:

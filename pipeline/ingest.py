@@ -36,6 +36,7 @@ from pipeline.tagging import Tagger, tag_article
 from pipeline.urls import article_id
 
 logger = logging.getLogger(__name__)
+AIRFLOW_RETRY_SECONDS = 60  # news_ingest's first retry delay
 
 
 @dataclass
@@ -71,8 +72,16 @@ def ingest_feed(
         poll = poll_feed(ctx.http, feed, ctx.settings, state)
     except (FetchError, FeedParseError) as exc:
         result.ok, result.error, result.poll = False, str(exc), "failed"
+        result.retry_after = getattr(exc, "retry_after", None)
         _record(ctx, feed, result, state)
-        if raise_transient and isinstance(exc, TransientFetchError):
+        # Airflow retries a transient failure within minutes, unless the server asked
+        # for a longer pause: then the feed's next poll time honours Retry-After.
+        soon = getattr(exc, "retry_after", None) or 0
+        if (
+            raise_transient
+            and isinstance(exc, TransientFetchError)
+            and soon <= AIRFLOW_RETRY_SECONDS
+        ):
             raise
         return result
     result.poll = poll.status

@@ -144,6 +144,7 @@ class FeedResult:
     indexed: int = 0
     near_duplicate: int = 0  # indexed into an existing story cluster
     poll: str = "fetched"  # fetched | not_modified (HTTP 304) | unchanged (same body) | failed
+    retry_after: float | None = None  # seconds, when the server said when to come back
     alerts: int = 0  # alert events created right after indexing
     alerts_delivered: int = 0
     failures: list[str] = field(default_factory=list)

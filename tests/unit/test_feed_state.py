@@ -50,3 +50,9 @@ def test_state_round_trips_through_its_document() -> None:
     again = FeedState.from_doc("f", {**state.to_doc(), "last_error": "ignored"})
     assert again == state
     assert is_due(FeedState("new-feed"), NOW)
+
+
+def test_retry_after_is_honoured() -> None:
+    result = FeedResult(feed_id="f", ok=False, retry_after=3 * 3600)
+    state = after_poll(FeedState("f"), result, FEED, SETTINGS, NOW, random.Random(1))
+    assert datetime.fromisoformat(str(state.next_poll_at)) >= NOW + timedelta(hours=3)
