@@ -203,6 +203,9 @@ class Settings(_Strict):
     # A feed's own poll interval adapts between these (see pipeline/feed_state.py).
     feed_min_interval_minutes: float = Field(default=5, gt=0)
     feed_max_interval_minutes: float = Field(default=360, gt=0)
+    # Politeness per host, across every newsmon process on this machine.
+    host_min_delay_seconds: float = Field(default=1.0, ge=0)
+    host_max_connections: int = Field(default=2, ge=1)
     api_token: str | None = None  # required by `newsmon serve` beyond loopback
 
     @property

@@ -7,6 +7,7 @@ are split into TransientFetchError (retry later) and PermanentFetchError.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import gzip
 import ipaddress
@@ -20,6 +21,7 @@ import httpx
 
 from pipeline.config import Settings
 from pipeline.errors import PermanentFetchError, TransientFetchError
+from pipeline.politeness import HostGate
 
 MAX_REDIRECTS = 5
 REDIRECT_CODES = {301, 302, 303, 307, 308}
@@ -53,6 +55,7 @@ def fetch(
     allow_private: bool,
     deadline_seconds: float = 60.0,
     headers: dict[str, str] | None = None,
+    gate: HostGate | None = None,
 ) -> Response:
     """GET `url`, following redirects, refusing non-public addresses unless allowed.
     A 304 (answer to conditional `headers`) comes back as a Response with no body."""
@@ -64,8 +67,12 @@ def fetch(
             raise PermanentFetchError(url, f"redirect loop at {current}")
         seen.add(current)
         check_url(current, allow_private=allow_private)
+        host = urlsplit(current).hostname or ""
         try:
-            with client.stream("GET", current, headers=headers) as response:
+            with (
+                gate.slot(host) if gate else contextlib.nullcontext(),
+                client.stream("GET", current, headers=headers) as response,
+            ):
                 location = response.headers.get("location")
                 if response.status_code in REDIRECT_CODES and location:
                     current = urljoin(current, location)

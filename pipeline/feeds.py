@@ -18,6 +18,7 @@ from pipeline.download import fetch, gunzip_if_compressed
 from pipeline.errors import FeedParseError
 from pipeline.feed_state import FeedState
 from pipeline.models import FeedEntry
+from pipeline.politeness import gate_for
 from pipeline.urls import canonicalize_url
 
 
@@ -49,6 +50,7 @@ def poll_feed(
         allow_private=settings.allow_private_networks,
         deadline_seconds=settings.http_timeout * 3,
         headers=headers,
+        gate=gate_for(settings),
     )
     if response.status == 304 and state is not None:
         return Poll("not_modified", [], state.etag, state.last_modified, state.body_hash)

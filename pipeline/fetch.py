@@ -7,6 +7,7 @@ import httpx
 from pipeline.config import Settings
 from pipeline.download import fetch
 from pipeline.models import FeedEntry, Page
+from pipeline.politeness import gate_for
 
 
 def fetch_page(client: httpx.Client, entry: FeedEntry, settings: Settings) -> Page:
@@ -16,6 +17,7 @@ def fetch_page(client: httpx.Client, entry: FeedEntry, settings: Settings) -> Pa
         max_bytes=settings.max_page_bytes,
         allow_private=settings.allow_private_networks,
         deadline_seconds=settings.http_timeout * 3,
+        gate=gate_for(settings),
     )
     return Page(
         url=entry.url,

@@ -40,6 +40,9 @@ def make_test_env(config_dir: Path) -> dict[str, str]:
         "NEWSMON_INDEX_PREFIX": f"test-{uuid.uuid4().hex[:10]}-",
         "NEWSMON_ALLOW_PRIVATE_NETWORKS": "1",
         "NEWSMON_HTTP_TIMEOUT": "2",
+        # The fixture site is one host: spacing its requests by a second would only slow
+        # the tests down (test_politeness checks the spacing itself).
+        "NEWSMON_HOST_MIN_DELAY_SECONDS": "0",
     }
 
 
