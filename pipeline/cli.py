@@ -109,8 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     _alerts_parser(commands)
 
     feeds = commands.add_parser("feeds", help="feed health, or check a feed before adding it")
-    feeds.add_argument("action", nargs="?", choices=["health", "check"], default="health")
-    feeds.add_argument("url", nargs="?", help="for check: the feed URL")
+    feeds.add_argument("action", nargs="?", choices=["health", "check", "add"], default="health")
+    feeds.add_argument("url", nargs="?", help="check: a feed URL; add: a feed, site or section URL")
+    feeds.add_argument("--language", help="add: the feeds' language (ISO 639-1)")
     feeds.set_defaults(handler=_cmd_feeds)
 
     for sub in commands.choices.values():
@@ -445,6 +446,8 @@ def _cmd_feeds(args: argparse.Namespace) -> int:
     settings = config.load_settings()
     if args.action == "check":
         return _check_feed(args, settings)
+    if args.action == "add":
+        return _add_feeds(args, settings)
     feeds = config.load_feeds(settings)
     es = make_es_client(settings)
     check_reachable(es, settings)
@@ -482,6 +485,60 @@ def _cmd_feeds(args: argparse.Namespace) -> int:
             f"{row['unchanged']:>5}  {(row['last_error'] or '')[:60]}"
         )
     return EXIT_OK
+
+
+def _add_feeds(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Discover the feeds behind a URL, keep those that poll cleanly and are not yet
+    configured, and append them to feeds.yaml (the rest of the file is left as is)."""
+    from pipeline.config_edit import append_item
+    from pipeline.discovery import discover, feed_id
+    from pipeline.download import make_client
+    from pipeline.urls import canonicalize_url
+
+    if not args.url:
+        raise NewsmonError("feeds add needs a URL")
+    existing = config.load_feeds(settings)
+    known = {canonicalize_url(feed.url) for feed in existing}
+    taken = {feed.id for feed in existing}
+    client = make_client(settings)
+    try:
+        candidates = discover(client, args.url, settings)
+    except FetchError as exc:
+        raise NewsmonError(f"cannot read {args.url}: {exc.reason}") from None
+    finally:
+        client.close()
+    report = []
+    for candidate in candidates:
+        outcome: dict[str, Any] = {"url": candidate.url, "title": candidate.title}
+        if candidate.error:
+            outcome["skipped"] = candidate.error
+        elif canonicalize_url(candidate.url) in known:
+            outcome["skipped"] = "already configured"
+        else:
+            entry = {"id": feed_id(candidate.title, candidate.url, taken), "name": candidate.title,
+                     "url": candidate.url}  # fmt: skip
+            if args.language:
+                entry["language"] = args.language
+            append_item(
+                settings.config_dir / "feeds.yaml",
+                "feeds",
+                entry,
+                check=lambda: config.load_feeds(settings),
+            )
+            taken.add(entry["id"])
+            known.add(canonicalize_url(candidate.url))
+            outcome.update(added=entry["id"], entries=candidate.entries)
+        report.append(outcome)
+    if args.json:
+        _print_json(report)
+    elif not report:
+        print(f"no feed found at {args.url} (no RSS/Atom <link rel=alternate> on the page)")
+    for item in [] if args.json else report:
+        if "added" in item:
+            print(f"added {item['added']}: {item['url']} ({item['entries']} entries)")
+        else:
+            print(f"skipped {item['url']}: {item['skipped']}")
+    return EXIT_OK if any("added" in item for item in report) else EXIT_FAILURE
 
 
 def _check_feed(args: argparse.Namespace, settings: config.Settings) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.config import Settings, load_settings
+from pipeline.config import Settings, load_feeds, load_settings
 from pipeline.feed_state import load_states
 from pipeline.ingest import due_feed_ids, run_cycle
 from tests.conftest import delete_indices, make_test_env
@@ -92,3 +92,26 @@ def newsmon(*args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         env=dict(os.environ),
     )
+
+
+def test_feeds_add_discovers_validates_and_appends(
+    polling: Settings, fixture_site: FixtureSite
+) -> None:
+    feeds_yaml = polling.config_dir / "feeds.yaml"
+    original = feeds_yaml.read_text()
+    added = newsmon("feeds", "add", f"{fixture_site.base_url}/sections/korea.html", "--json")
+    assert added.returncode == 0, added.stderr
+    report = {item["title"]: item for item in json.loads(added.stdout)}
+    assert report["Fixture World News"]["added"] == "fixture-world-news"
+    assert report["Fixture Asia Desk"]["entries"] == 3
+    assert "HTTP 404" in report["Old feed"]["skipped"]  # advertised, but gone: not added
+    text = feeds_yaml.read_text()
+    assert text.startswith(original.rstrip("\n"))  # the rest of the file is untouched
+    ids = [feed.id for feed in load_feeds(polling)]
+    assert ids[-2:] == ["fixture-world-news", "fixture-asia-desk"]
+
+    again = newsmon("feeds", "add", f"{fixture_site.base_url}/feeds/korea.atom", "--json")
+    assert again.returncode == 1  # a feed URL works too, but this one is configured already
+    assert json.loads(again.stdout)[0]["skipped"] == "already configured"
+    nothing = newsmon("feeds", "add", f"{fixture_site.base_url}/feeds/not-a-feed.html")
+    assert nothing.returncode == 1 and "no feed found" in nothing.stdout
