@@ -206,6 +206,7 @@ class Settings(_Strict):
     # Politeness per host, across every newsmon process on this machine.
     host_min_delay_seconds: float = Field(default=1.0, ge=0)
     host_max_connections: int = Field(default=2, ge=1)
+    respect_robots: bool = True  # robots.txt for article pages
     api_token: str | None = None  # required by `newsmon serve` beyond loopback
 
     @property

@@ -8,9 +8,12 @@ from pipeline.config import Settings
 from pipeline.download import fetch
 from pipeline.models import FeedEntry, Page
 from pipeline.politeness import gate_for
+from pipeline.robots import check_allowed
 
 
 def fetch_page(client: httpx.Client, entry: FeedEntry, settings: Settings) -> Page:
+    if settings.respect_robots:
+        check_allowed(client, entry.url, settings)
     response = fetch(
         client,
         entry.url,

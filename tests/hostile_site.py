@@ -115,6 +115,13 @@ ROUTES: dict[str, Callable[[], Route]] = {
         ).encode(),
     ),
     "/gone.rss": lambda: (410, {"Content-Type": "text/plain"}, b"gone"),
+    "/robots.txt": lambda: (
+        200,
+        {"Content-Type": "text/plain"},
+        b"User-agent: otherbot\nDisallow: /\n\nUser-agent: *\nDisallow: /private/\n",
+    ),
+    "/private/story.html": lambda: (200, {"Content-Type": "text/html"}, b"<p>private</p>"),
+    "/open/story.html": lambda: (200, {"Content-Type": "text/html"}, b"<p>open</p>"),
     "/busy.rss": lambda: (503, {"Retry-After": "120"}, b"busy"),
 }
 

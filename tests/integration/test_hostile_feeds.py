@@ -13,6 +13,8 @@ from pipeline.config import FeedConfig, Settings, load_settings
 from pipeline.download import fetch, make_client, parse_retry_after
 from pipeline.errors import FeedParseError, PermanentFetchError, TransientFetchError
 from pipeline.feeds import poll_feed
+from pipeline.fetch import fetch_page
+from pipeline.models import FeedEntry
 from tests.hostile_site import HostileSite
 
 
@@ -30,6 +32,7 @@ def settings() -> Settings:
             "NEWSMON_ALLOW_PRIVATE_NETWORKS": "1",  # the hostile server itself is on loopback
             "NEWSMON_HTTP_TIMEOUT": "2",
             "NEWSMON_MAX_FEED_BYTES": "1000000",
+            "NEWSMON_HOST_MIN_DELAY_SECONDS": "0",  # one host: spacing would only add waits
         }
     )
 
@@ -133,3 +136,17 @@ def test_retry_after_seconds_and_dates() -> None:
     now = datetime(2026, 11, 28, 12, tzinfo=UTC).timestamp()
     assert parse_retry_after("Sat, 28 Nov 2026 12:02:00 GMT", now=now) == 120
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_robots_txt_is_respected_for_article_pages(site: HostileSite, settings: Settings) -> None:
+    client = make_client(settings)
+    entry = lambda path: FeedEntry("h", site.base_url + path, "t", "", None, path)  # noqa: E731
+    try:
+        assert fetch_page(client, entry("/open/story.html"), settings).body == b"<p>open</p>"
+        with pytest.raises(PermanentFetchError, match=r"disallowed by robots\.txt"):
+            fetch_page(client, entry("/private/story.html"), settings)
+        ignoring = settings.model_copy(update={"respect_robots": False})
+        assert fetch_page(client, entry("/private/story.html"), ignoring).body == b"<p>private</p>"
+    finally:
+        client.close()
+    assert site.hits["/robots.txt"] == 1  # read once per origin, then cached
