@@ -59,6 +59,7 @@ def news_ingest() -> None:
         from pipeline.ingest import total_results
 
         totals = total_results(results)
+        print(f"run summary: {totals}")  # shown in this task's log in the Airflow UI
         if totals["indexed"] == 0:
             raise AirflowSkipException(f"nothing new indexed: {totals}")
         context["outlet_events"][NEW_ARTICLES].extra = totals

@@ -173,6 +173,8 @@ class RunSummary:
         }
         for name in self.COUNTERS:
             totals[name] = sum(getattr(f, name) for f in self.feeds)
+        for poll in ("not_modified", "unchanged"):  # conditional GET's savings
+            totals[f"feeds_{poll}"] = sum(1 for f in self.feeds if f.poll == poll)
         return totals
 
     def to_json(self) -> dict[str, Any]:

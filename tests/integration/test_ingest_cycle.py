@@ -38,6 +38,8 @@ def test_first_run_counts(first_run: RunSummary) -> None:
         "near_duplicate": 1,  # the syndicated copy of the first story
         "alerts": 1,  # config/alerts.yaml's cruise-missile rule, on the first story
         "alerts_delivered": 1,
+        "feeds_not_modified": 0,
+        "feeds_unchanged": 0,
     }
     world = next(f for f in first_run.feeds if f.feed_id == "fixture-world")
     assert any(f.endswith("missing.html: HTTP 404") for f in world.failures)
