@@ -442,6 +442,7 @@ def _add_alert_rule(args: argparse.Namespace, settings: config.Settings) -> int:
 def _cmd_feeds(args: argparse.Namespace) -> int:
     from pipeline.feed_state import load_states
     from pipeline.index import check_reachable, ensure_indices, make_es_client
+    from pipeline.websub import subscription
 
     settings = config.load_settings()
     if args.action == "check":
@@ -466,6 +467,7 @@ def _cmd_feeds(args: argparse.Namespace) -> int:
             "last_success": docs[feed.id].get("last_success"),
             "last_error": docs[feed.id].get("last_error"),
             **{k: v for k, v in states[feed.id].to_doc().items() if k not in ("etag", "body_hash")},
+            "websub": subscription(states[feed.id]),
         }
         for feed in feeds
     ]

@@ -207,6 +207,9 @@ class Settings(_Strict):
     host_min_delay_seconds: float = Field(default=1.0, ge=0)
     host_max_connections: int = Field(default=2, ge=1)
     respect_robots: bool = True  # robots.txt for article pages
+    # WebSub: the public base URL of `newsmon serve`; unset = no push subscriptions.
+    websub_callback_url: str | None = None
+    websub_lease_seconds: int = Field(default=7 * 86400, ge=60)
     api_token: str | None = None  # required by `newsmon serve` beyond loopback
 
     @property

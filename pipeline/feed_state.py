@@ -39,6 +39,13 @@ class FeedState:
     new_item_rate: float = 0.0  # new items per poll, moving average
     not_modified: int = 0  # 304 answers
     unchanged: int = 0  # 200 answers with the same body as last time
+    # WebSub subscription (pipeline/websub.py)
+    websub_hub: str | None = None
+    websub_topic: str | None = None
+    websub_secret: str | None = None
+    websub_state: str | None = None  # pending | active | failed
+    websub_lease_until: str | None = None
+    websub_error: str | None = None
 
     @classmethod
     def from_doc(cls, feed_id: str, doc: dict[str, Any] | None) -> FeedState:
@@ -47,7 +54,12 @@ class FeedState:
                    feed_id=feed_id)  # fmt: skip
 
     def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
+        """The polling fields; the WebSub ones are written by websub.py alone, so that a
+        poll finishing late never undoes a hub's verification."""
+        return {k: v for k, v in asdict(self).items() if not k.startswith("websub_")}
+
+    def websub_doc(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k.startswith("websub_")}
 
 
 def load_states(

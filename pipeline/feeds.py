@@ -32,6 +32,8 @@ class Poll:
     etag: str | None
     last_modified: str | None
     body_hash: str | None
+    hub: str | None = None  # WebSub hub the feed advertises (rel="hub")
+    topic: str | None = None  # the feed's own URL for the hub (rel="self")
 
 
 def poll_feed(
@@ -60,25 +62,42 @@ def poll_feed(
     if state is not None and digest == state.body_hash:
         # Many servers ignore validators or send fresh ones for the same bytes.
         return Poll("unchanged", [], etag, modified, digest)
-    entries = parse_feed(
-        feed.id,
-        body,
-        base_url=response.final_url,
-        content_type=response.headers.get("content-type"),
-    )
-    return Poll("fetched", entries[: settings.max_entries_per_feed], etag, modified, digest)
+    parsed = _parse(body, response.final_url, response.headers.get("content-type"))
+    entries = _entries(feed.id, parsed, response.final_url)[: settings.max_entries_per_feed]
+    hub, topic = _websub_links(parsed, response.final_url)
+    return Poll("fetched", entries, etag, modified, digest, hub, topic or feed.url)
 
 
 def parse_feed(
     feed_id: str, body: bytes, *, base_url: str, content_type: str | None = None
 ) -> list[FeedEntry]:
     """Parse feed bytes; entries without a usable http(s) link are dropped."""
+    return _entries(feed_id, _parse(body, base_url, content_type), base_url)
+
+
+def _parse(body: bytes, base_url: str, content_type: str | None) -> Any:
     headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
     # A stream, never a string: feedparser would treat a string as a URL or path and open it.
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     if not parsed.entries and (parsed.bozo or not parsed.get("version")):
         reason = parsed.get("bozo_exception") or "no feed elements found"
         raise FeedParseError(f"{base_url}: not a readable feed: {reason}")
+    return parsed
+
+
+def _websub_links(parsed: Any, base_url: str) -> tuple[str | None, str | None]:
+    links = {
+        link.get("rel"): urljoin(base_url, link.get("href", ""))
+        for link in parsed.feed.get("links", [])
+        if link.get("rel") in ("hub", "self") and link.get("href")
+    }
+    hub = links.get("hub")
+    if hub and urlsplit(hub).scheme not in ("http", "https"):
+        hub = None
+    return hub, links.get("self")
+
+
+def _entries(feed_id: str, parsed: Any, base_url: str) -> list[FeedEntry]:
     entries: list[FeedEntry] = []
     seen: set[str] = set()
     for raw in parsed.entries:

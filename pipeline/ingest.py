@@ -17,7 +17,7 @@ import httpx
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
 
-from pipeline import alerts, config, feed_state, index
+from pipeline import alerts, config, feed_state, index, websub
 from pipeline.dedup import assign_clusters
 from pipeline.download import make_client
 from pipeline.errors import (
@@ -29,7 +29,7 @@ from pipeline.errors import (
 )
 from pipeline.extract import extract
 from pipeline.feed_state import FeedState
-from pipeline.feeds import poll_feed
+from pipeline.feeds import parse_feed, poll_feed
 from pipeline.fetch import fetch_page
 from pipeline.models import Article, FeedEntry, FeedResult, RunSummary, TaggedArticle
 from pipeline.tagging import Tagger, tag_article
@@ -85,7 +85,43 @@ def ingest_feed(
             raise
         return result
     result.poll = poll.status
-    entries = poll.entries
+    articles = _ingest_entries(ctx, poll.entries, result)
+    # Validators are kept only when nothing retryable failed: otherwise the next poll
+    # must read the whole feed again to retry those entries.
+    complete = result.retryable == 0
+    state.etag = poll.etag if complete else None
+    state.last_modified = poll.last_modified if complete else None
+    state.body_hash = poll.body_hash if complete else None
+    if poll.hub and ctx.settings.websub_callback_url:
+        websub.keep_subscribed(ctx.http, ctx.es, ctx.settings, feed, poll.hub, poll.topic, state)
+    _record(ctx, feed, result, state)
+    if result.indexed:
+        _alert_new_articles(ctx, articles, result)
+    return result
+
+
+def ingest_pushed(
+    ctx: IngestContext, feed: config.FeedConfig, body: bytes, content_type: str | None
+) -> FeedResult:
+    """A feed body pushed by a WebSub hub: the same path as a poll, from parsing on."""
+    result = FeedResult(feed_id=feed.id, poll="pushed")
+    try:
+        entries = parse_feed(feed.id, body, base_url=feed.url, content_type=content_type)
+    except FeedParseError as exc:
+        result.ok, result.error = False, str(exc)
+        return result
+    articles = _ingest_entries(ctx, entries[: ctx.settings.max_entries_per_feed], result)
+    index.record_feed_result(ctx.es, ctx.settings, result, feed.url, feed.name)
+    if result.indexed:
+        _alert_new_articles(ctx, articles, result)
+    return result
+
+
+def _ingest_entries(
+    ctx: IngestContext, entries: list[FeedEntry], result: FeedResult
+) -> list[TaggedArticle]:
+    """Known entries skipped (one round trip), new ones fetched, extracted, clustered,
+    tagged and indexed; counts go into `result`."""
     result.entries = len(entries)
     ids = {entry.url: article_id(entry.url) for entry in entries}
     known = index.existing_ids(ctx.es, ctx.settings, list(ids.values()))
@@ -108,17 +144,9 @@ def ingest_feed(
     result.near_duplicate = sum(1 for item in articles if item.article.duplicate_of)
     result.duplicate += bulk.duplicates
     result.failed += len(bulk.errors)
+    result.retryable += len(bulk.errors)  # an indexing error is worth another try
     result.failures.extend(bulk.errors)
-    # Validators are kept only when nothing retryable failed: otherwise the next poll
-    # must read the whole feed again to retry those entries.
-    complete = result.retryable == 0 and not bulk.errors
-    state.etag = poll.etag if complete else None
-    state.last_modified = poll.last_modified if complete else None
-    state.body_hash = poll.body_hash if complete else None
-    _record(ctx, feed, result, state)
-    if bulk.created:
-        _alert_new_articles(ctx, articles, result)
-    return result
+    return articles
 
 
 def _record(

@@ -13,6 +13,7 @@ import csv
 import hmac
 import io
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -20,13 +21,15 @@ from typing import Annotated, Any, Literal
 
 from elasticsearch import ApiError, Elasticsearch
 from elasticsearch import ConnectionError as EsConnectionError
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, ValidationError
 
-from pipeline import alerts, config, index, saved_searches
+from pipeline import alerts, config, index, saved_searches, websub
 from pipeline.errors import ConfigError, NewsmonError, SearchSyntaxError
+from pipeline.feed_state import load_states
 from pipeline.search import (
     MAX_PAGE_SIZE,
     Filters,
@@ -36,6 +39,7 @@ from pipeline.search import (
     search_page,
 )
 
+logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 EXPORT_MAX = 10_000
 TOKEN_HEADER = "X-Newsmon-Token"
@@ -203,6 +207,36 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         """Turn the saved search into an alert rule (appended to alerts.yaml)."""
         return saved_searches.to_alert_rule(es, settings, search_id, body.channels, body.mode)
 
+    # WebSub callbacks: hubs cannot send the API token; the topic check (GET) and the
+    # HMAC signature with the subscription's secret (POST) protect these instead.
+    def configured_feed(feed_id: str) -> config.FeedConfig:
+        for feed in config.load_feeds(settings):
+            if feed.id == feed_id:
+                return feed
+        raise HTTPException(404, f"no feed {feed_id!r}")
+
+    @app.get("/websub/{feed_id}", include_in_schema=False)
+    def websub_verify(feed_id: str, request: Request) -> PlainTextResponse:
+        configured_feed(feed_id)
+        state = load_states(es, settings, [feed_id])[feed_id]
+        challenge = websub.verify(state, dict(request.query_params))
+        if challenge is None:
+            raise HTTPException(404, "no such subscription")
+        websub.save(es, settings, state)
+        return PlainTextResponse(challenge)
+
+    @app.post("/websub/{feed_id}", include_in_schema=False)
+    async def websub_push(feed_id: str, request: Request, background: BackgroundTasks) -> Response:
+        body = await request.body()
+        if len(body) > settings.max_feed_bytes:
+            raise HTTPException(413, "pushed body too large")
+        feed = await run_in_threadpool(configured_feed, feed_id)
+        states = await run_in_threadpool(load_states, es, settings, [feed_id])
+        if not websub.signature_ok(states[feed_id], body, request.headers.get("X-Hub-Signature")):
+            raise HTTPException(403, "bad or missing X-Hub-Signature")
+        background.add_task(_ingest_push, settings, feed, body, request.headers.get("content-type"))
+        return Response(status_code=202)
+
     @app.get("/api/export", tags=["search"], dependencies=guarded)
     def api_export(
         request: Annotated[SearchRequest, Depends(_search_request)],
@@ -218,6 +252,19 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         return _download(_csv_lines(hits), "text/csv; charset=utf-8", "newsmon-export.csv")
 
     return app
+
+
+def _ingest_push(
+    settings: config.Settings, feed: config.FeedConfig, body: bytes, content_type: str | None
+) -> None:
+    from pipeline.ingest import IngestContext, ingest_pushed
+
+    ctx = IngestContext.open(settings, setup_indices=False)
+    try:
+        result = ingest_pushed(ctx, feed, body, content_type)
+    finally:
+        ctx.close()
+    logger.info("WebSub push for %s: %s", feed.id, result)
 
 
 def _search_request(
