@@ -11,6 +11,7 @@ import contextlib
 import email.utils
 import gzip
 import ipaddress
+import random
 import socket
 import time
 import zlib
@@ -24,6 +25,8 @@ from pipeline.errors import PermanentFetchError, TransientFetchError
 from pipeline.politeness import HostGate
 
 MAX_REDIRECTS = 5
+RETRIES = 2
+BACKOFF_SECONDS = 0.5
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 TRANSIENT_CODES = {408, 425, 429, 500, 502, 503, 504}
 
@@ -56,10 +59,37 @@ def fetch(
     deadline_seconds: float = 60.0,
     headers: dict[str, str] | None = None,
     gate: HostGate | None = None,
+    retries: int = RETRIES,
 ) -> Response:
     """GET `url`, following redirects, refusing non-public addresses unless allowed.
-    A 304 (answer to conditional `headers`) comes back as a Response with no body."""
+    A 304 (answer to conditional `headers`) comes back as a Response with no body.
+
+    A quick transient failure (HTTP 5xx/429, connection refused or reset) is retried
+    `retries` times with exponential backoff and jitter, sooner never than a short
+    Retry-After; slow ones (timeouts, the deadline) are not: they already took their
+    time, and the next poll retries them."""
     deadline = time.monotonic() + deadline_seconds
+    for attempt in range(retries + 1):
+        try:
+            return _fetch_once(client, url, max_bytes, deadline, allow_private, headers, gate)
+        except TransientFetchError as exc:
+            wait = BACKOFF_SECONDS * 2**attempt * random.uniform(0.5, 1.5)
+            wait = max(wait, exc.retry_after or 0)
+            if not exc.quick or attempt == retries or time.monotonic() + wait > deadline:
+                raise
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def _fetch_once(
+    client: httpx.Client,
+    url: str,
+    max_bytes: int,
+    deadline: float,
+    allow_private: bool,
+    headers: dict[str, str] | None,
+    gate: HostGate | None,
+) -> Response:
     seen: set[str] = set()
     current = url
     for _ in range(MAX_REDIRECTS + 1):
@@ -87,7 +117,7 @@ def fetch(
                     body=body,
                 )
         except httpx.TimeoutException:
-            raise TransientFetchError(url, "timed out") from None
+            raise TransientFetchError(url, "timed out", quick=False) from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise TransientFetchError(url, f"connection failed: {exc}") from None
         except httpx.DecodingError as exc:
@@ -157,7 +187,7 @@ def _read_limited(url: str, response: httpx.Response, max_bytes: int, deadline: 
         if size > max_bytes:
             raise PermanentFetchError(url, f"body larger than {max_bytes} bytes")
         if time.monotonic() > deadline:
-            raise TransientFetchError(url, "response too slow (deadline exceeded)")
+            raise TransientFetchError(url, "response too slow (deadline exceeded)", quick=False)
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -30,9 +30,12 @@ class FetchError(NewsmonError):
 
 
 class TransientFetchError(FetchError):
-    def __init__(self, url: str, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, url: str, reason: str, retry_after: float | None = None, quick: bool = True
+    ) -> None:
         super().__init__(url, reason)
         self.retry_after = retry_after  # seconds the server asked us to wait (429/503)
+        self.quick = quick  # failed fast (worth retrying now), not after a timeout
 
 
 class PermanentFetchError(FetchError):

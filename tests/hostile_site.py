@@ -123,6 +123,11 @@ ROUTES: dict[str, Callable[[], Route]] = {
     "/private/story.html": lambda: (200, {"Content-Type": "text/html"}, b"<p>private</p>"),
     "/open/story.html": lambda: (200, {"Content-Type": "text/html"}, b"<p>open</p>"),
     "/busy.rss": lambda: (503, {"Retry-After": "120"}, b"busy"),
+    "/flaky.rss": lambda: (
+        200,
+        {"Content-Type": RSS},
+        rss(item("Third time", "/a/flaky")).encode(),
+    ),
 }
 
 
@@ -137,6 +142,9 @@ class HostileSite:
                 site.hits[path] = site.hits.get(path, 0) + 1
                 if path == "/endless.rss":
                     self._endless()
+                    return
+                if path == "/flaky.rss" and site.hits[path] <= 2:  # fails twice, then works
+                    self.send_error(503)
                     return
                 route = ROUTES.get(path)
                 if route is None:

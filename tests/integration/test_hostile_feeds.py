@@ -150,3 +150,16 @@ def test_robots_txt_is_respected_for_article_pages(site: HostileSite, settings: 
     finally:
         client.close()
     assert site.hits["/robots.txt"] == 1  # read once per origin, then cached
+
+
+def test_quick_transient_failures_are_retried_with_backoff(
+    site: HostileSite, settings: Settings
+) -> None:
+    started = time.monotonic()
+    assert poll(site, settings, "/flaky.rss") == [("Third time", "/a/flaky", True)]
+    assert site.hits["/flaky.rss"] == 3  # two 503s, then the feed
+    assert time.monotonic() - started >= 0.5  # backoff 0.5 s then 1 s (± half)
+    busy_before = site.hits.get("/busy.rss", 0)
+    with pytest.raises(TransientFetchError):
+        poll(site, settings, "/busy.rss")  # Retry-After 120 s: past the deadline, no retry
+    assert site.hits["/busy.rss"] == busy_before + 1
