@@ -2,7 +2,7 @@
 
 `send` raises DeliveryError when a channel does not take the message; the caller
 keeps the event pending and retries it later. Secrets are read from the
-environment variables the channel config names.
+environment variables the channel config names, or from an Airflow connection.
 """
 
 from __future__ import annotations

@@ -76,12 +76,8 @@ def ingest_feed(
         _record(ctx, feed, result, state)
         # Airflow retries a transient failure within minutes, unless the server asked
         # for a longer pause: then the feed's next poll time honours Retry-After.
-        soon = getattr(exc, "retry_after", None) or 0
-        if (
-            raise_transient
-            and isinstance(exc, TransientFetchError)
-            and soon <= AIRFLOW_RETRY_SECONDS
-        ):
+        soon = (result.retry_after or 0) <= AIRFLOW_RETRY_SECONDS
+        if raise_transient and isinstance(exc, TransientFetchError) and soon:
             raise
         return result
     result.poll = poll.status
