@@ -378,7 +378,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
         if args.action == "test":
             data = alerts.test_rule(es, settings, rules[args.rule], days=args.days)
         elif args.action == "sync":
-            data = {"rules": alerts.sync_rules(es, settings, rules_config)}
+            data = alerts.sync_rules(es, settings, rules_config)
         elif args.action == "run":
             since = datetime.now(UTC) - timedelta(minutes=args.since_minutes)
             data = alerts.run_alerts(settings, since)
@@ -517,8 +517,11 @@ def _add_feeds(args: argparse.Namespace, settings: config.Settings) -> int:
         elif canonicalize_url(candidate.url) in known:
             outcome["skipped"] = "already configured"
         else:
-            entry = {"id": feed_id(candidate.title, candidate.url, taken), "name": candidate.title,
-                     "url": candidate.url}  # fmt: skip
+            entry = {
+                "id": feed_id(candidate.title, candidate.url, taken),
+                "name": candidate.title,
+                "url": candidate.url,
+            }
             if args.language:
                 entry["language"] = args.language
             append_item(

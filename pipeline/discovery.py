@@ -40,8 +40,12 @@ def discover(client: httpx.Client, url: str, settings: Settings) -> list[Candida
     )
     body = gunzip_if_compressed(response.body, settings.max_feed_bytes, url)
     try:
-        entries = parse_feed("discover", body, base_url=response.final_url,
-                             content_type=response.headers.get("content-type"))  # fmt: skip
+        entries = parse_feed(
+            "discover",
+            body,
+            base_url=response.final_url,
+            content_type=response.headers.get("content-type"),
+        )
         return [Candidate(url, urlsplit(url).hostname or url, len(entries))]
     except FeedParseError:
         pass

@@ -50,8 +50,10 @@ class FeedState:
     @classmethod
     def from_doc(cls, feed_id: str, doc: dict[str, Any] | None) -> FeedState:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (doc or {}).items() if k in known and k != "feed_id"},
-                   feed_id=feed_id)  # fmt: skip
+        return cls(
+            **{k: v for k, v in (doc or {}).items() if k in known and k != "feed_id"},
+            feed_id=feed_id,
+        )
 
     def to_doc(self) -> dict[str, Any]:
         """The polling fields; the WebSub ones are written by websub.py alone, so that a

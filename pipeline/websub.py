@@ -30,8 +30,12 @@ from pipeline.errors import FetchError
 from pipeline.feed_state import FeedState, load_states
 
 RENEW_BEFORE = timedelta(days=1)
-SIGNATURES = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha384": hashlib.sha384,
-              "sha512": hashlib.sha512}  # fmt: skip
+SIGNATURES = {
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+}
 
 
 def callback_url(settings: config.Settings, feed_id: str) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -16,6 +17,7 @@ from elasticsearch import Elasticsearch
 from pipeline import alerts, spikes
 from pipeline.config import load_alerts, load_settings
 from pipeline.errors import ConfigError
+from pipeline.index import ensure_indices
 from pipeline.ingest import run_cycle_with_alerts
 from tests.conftest import delete_indices, make_test_env
 from tests.fixture_site import FixtureSite, write_config_dir
@@ -296,3 +298,19 @@ rules:
     assert headers["x-newsmon-signature"] == f"sha256={expected}"
     assert hook.paths == ["/from-connection"]
     assert len(smtp.messages) == 1
+
+
+def test_sync_writes_and_validates_only_changed_rules(
+    alert_env: dict[str, str], es: Elasticsearch
+) -> None:
+    settings = load_settings()
+    ensure_indices(es, settings)
+    config = load_alerts(settings)
+    assert alerts.sync_rules(es, settings, config) == {"rules": 1, "updated": 1, "removed": 0}
+    assert alerts.sync_rules(es, settings, config) == {"rules": 1, "updated": 0, "removed": 0}
+    path = settings.config_dir / "alerts.yaml"
+    path.write_text(path.read_text().replace(RULE, '"cruise missile"'))
+    changed = load_alerts(settings)
+    assert alerts.sync_rules(es, settings, changed) == {"rules": 1, "updated": 1, "removed": 0}
+    emptied = replace(changed, rules=[])
+    assert alerts.sync_rules(es, settings, emptied) == {"rules": 0, "updated": 0, "removed": 1}
