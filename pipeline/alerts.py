@@ -354,7 +354,13 @@ def deliver_pending(
     summary.pending += len(held)
 
     claims = _claim(es, target, instant + [h for hits in digest.values() for h in hits], now)
-    jobs = [_Job([hit], _channels(alerts, hit)) for hit in instant if hit["_id"] in claims]
+    routes = {rule.id: rule.channels for rule in alerts.rules}
+    routes.update({spike.id: spike.channels for spike in alerts.spikes})
+    jobs = [
+        _Job([hit], list(routes.get(hit["_source"]["rule_id"], [])))
+        for hit in instant
+        if hit["_id"] in claims
+    ]
     for rule_id, hits in digest.items():
         mine = [hit for hit in hits if hit["_id"] in claims]
         if mine:
@@ -391,17 +397,6 @@ def _due_events(es: Elasticsearch, target: str, now: datetime) -> list[dict[str,
         sort=[{"matched_at": "asc"}],
     )
     return list(response["hits"]["hits"])
-
-
-def _channels(alerts: config.AlertsConfig, hit: dict[str, Any]) -> list[str]:
-    rule_id = hit["_source"]["rule_id"]
-    for rule in alerts.rules:
-        if rule.id == rule_id:
-            return list(rule.channels)
-    for spike in alerts.spikes:
-        if spike.id == rule_id:
-            return list(spike.channels)
-    return []
 
 
 def _claim(

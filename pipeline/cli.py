@@ -59,13 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list every copy instead of one hit per story cluster",
     )
-    for option, key in (
-        ("topic", "topics"),
-        ("source", "sources"),
-        ("language", "languages"),
-        ("entity", "entities"),
-    ):
-        search.add_argument(f"--{option}", action="append", dest=key, default=[])
+    _add_filter_options(search)
     search.add_argument("--since", help="published on or after (YYYY-MM-DD)")
     search.add_argument("--until", help="published on or before (YYYY-MM-DD)")
     search.add_argument("--sort", choices=["relevance", "newest", "oldest"], default="relevance")
@@ -119,6 +113,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+FILTER_OPTIONS = (
+    ("topic", "topics"),
+    ("source", "sources"),
+    ("language", "languages"),
+    ("entity", "entities"),
+)
+
+
+def _add_filter_options(parser: argparse.ArgumentParser) -> None:
+    """--topic/--source/--language/--entity, each repeatable (search and alert rules)."""
+    for option, key in FILTER_OPTIONS:
+        parser.add_argument(f"--{option}", action="append", dest=key, default=[])
+
+
 def _alerts_parser(commands: Any) -> None:
     alerts = commands.add_parser("alerts", help="keyword alert rules, matching and delivery")
     actions = alerts.add_subparsers(dest="action", required=True)
@@ -136,13 +144,7 @@ def _alerts_parser(commands: Any) -> None:
     add.add_argument("rule", help="id: lowercase letters, digits, - _ .")
     add.add_argument("--query", required=True, help="analyst syntax, as in `newsmon search`")
     add.add_argument("--channel", action="append", dest="channels", required=True)
-    for option, key in (
-        ("topic", "topics"),
-        ("source", "sources"),
-        ("language", "languages"),
-        ("entity", "entities"),
-    ):
-        add.add_argument(f"--{option}", action="append", dest=key, default=[])
+    _add_filter_options(add)
     add.add_argument("--mode", choices=["instant", "hourly", "daily"], default="instant")
     add.add_argument("--throttle", metavar="N/PERIOD", help="at most N messages per hour|day")
     actions.add_parser("sync", help="store the rules in Elasticsearch (validates them)")
@@ -413,7 +415,7 @@ def _add_alert_rule(args: argparse.Namespace, settings: config.Settings) -> int:
     from pipeline.index import check_reachable, ensure_indices, make_es_client
 
     rule: dict[str, Any] = {"id": args.rule, "query": args.query}
-    for key in ("topics", "sources", "languages", "entities"):
+    for _, key in FILTER_OPTIONS:
         if getattr(args, key):
             rule[key] = getattr(args, key)
     rule["channels"] = args.channels
@@ -440,7 +442,7 @@ def _add_alert_rule(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def _cmd_feeds(args: argparse.Namespace) -> int:
-    from pipeline.feed_state import load_states
+    from pipeline.feed_state import FeedState
     from pipeline.index import check_reachable, ensure_indices, make_es_client
     from pipeline.websub import subscription
 
@@ -453,12 +455,11 @@ def _cmd_feeds(args: argparse.Namespace) -> int:
     es = make_es_client(settings)
     check_reachable(es, settings)
     ensure_indices(es, settings)
-    ids = [feed.id for feed in feeds]
     docs = {
         doc["_id"]: doc.get("_source", {})
-        for doc in es.mget(index=settings.index_name("feeds"), ids=ids)["docs"]
+        for doc in es.mget(index=settings.index_name("feeds"), ids=[f.id for f in feeds])["docs"]
     }
-    states = load_states(es, settings, ids)
+    states = {feed.id: FeedState.from_doc(feed.id, docs[feed.id]) for feed in feeds}
     rows = [
         {
             "feed_id": feed.id,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -192,17 +192,18 @@ def scan_hits(
     after = None
     sent = 0
     while sent < limit:
+        size = min(MAX_PAGE_SIZE, limit - sent)
         page = search_page(
             es,
             settings,
-            SearchRequest(
-                request.query,
-                request.filters,
-                request.sort,
-                size=min(MAX_PAGE_SIZE, limit - sent),
+            replace(
+                request,
+                size=size,
                 after=after,
                 collapse=False,
                 highlight=False,
+                facets=False,
+                timeline=False,
             ),
         )
         yield from page.hits

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import itertools
 import json
 import logging
 from collections.abc import Iterator
@@ -244,8 +245,10 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
         limit: Annotated[int, Query(ge=1, le=EXPORT_MAX)] = EXPORT_MAX,
     ) -> StreamingResponse:
         """Every matching article (all copies), up to 10,000, as CSV or JSON lines."""
-        search_page(es, settings, _first_page(request))  # a bad query fails before streaming
-        hits = scan_hits(es, settings, request, limit)
+        # The first page is read now, so that a bad query answers 400, not a broken stream.
+        scanned = scan_hits(es, settings, request, limit)
+        first = next(scanned, None)
+        hits = itertools.chain([first] if first else [], scanned)
         if format == "json":
             lines = (json.dumps(_export_row(hit), ensure_ascii=False) + "\n" for hit in hits)
             return _download(lines, "application/x-ndjson", "newsmon-export.jsonl")
@@ -287,10 +290,6 @@ def _search_request(
     return SearchRequest(
         q, filters, sort, size, offset, after, collapse, facets=facets, timeline=timeline
     )
-
-
-def _first_page(request: SearchRequest) -> SearchRequest:
-    return SearchRequest(request.query, request.filters, size=1, collapse=False, highlight=False)
 
 
 def _counts(es: Elasticsearch, settings: config.Settings, field: str) -> dict[str, int]:
