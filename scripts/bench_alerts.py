@@ -41,9 +41,9 @@ from pipeline.config import (  # noqa: E402
 )
 from pipeline.dedup import fingerprint  # noqa: E402
 from pipeline.index import ensure_indices, index_articles, make_es_client, refresh  # noqa: E402
-from pipeline.models import Article, TaggedArticle  # noqa: E402
+from pipeline.models import TaggedArticle  # noqa: E402
 from pipeline.tagging import Tagger, tag_article  # noqa: E402
-from pipeline.urls import article_id  # noqa: E402
+from tests.articles import make_article  # noqa: E402
 from tests.conftest import delete_indices  # noqa: E402
 from tests.receivers import HttpReceiver  # noqa: E402
 
@@ -58,16 +58,9 @@ def make_articles(count: int, rng: random.Random, tagger: Tagger) -> list[Tagged
     for _ in range(count):
         parts = rng.sample(items, 3)
         url = f"https://bench.example/{uuid.uuid4().hex}"
-        article = Article(
-            id=article_id(url),
-            url=url,
-            canonical_url=url,
-            title=parts[0]["title"],
-            text="\n".join(p["text"] for p in parts),
-            authors=[],
-            published_at=now,
-            language="en",
-            site=rng.choice(["a", "b", "c"]),
+        text = "\n".join(p["text"] for p in parts)
+        article = make_article(
+            url, parts[0]["title"], text, published_at=now, site=rng.choice(["a", "b", "c"])
         )
         made.append(tag_article(tagger, fingerprint(article), now))
     return made

@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -25,6 +26,9 @@ from pipeline.config import Settings, load_settings  # noqa: E402
 from pipeline.errors import NewsmonError  # noqa: E402
 from pipeline.index import check_reachable, make_es_client  # noqa: E402
 from tests.fixture_site import FIXTURE_FEEDS, FixtureSite, write_config_dir  # noqa: E402
+
+if TYPE_CHECKING:
+    from tests.web_server import WebServer
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +80,17 @@ def delete_indices(client: Elasticsearch, prefix: str) -> None:
     names = list(client.indices.get(index=f"{prefix}*", expand_wildcards="all"))
     for name in names:
         client.indices.delete(index=name)
+
+
+@pytest.fixture(scope="module")
+def web(
+    fixture_site: FixtureSite, tmp_path_factory: pytest.TempPathFactory, es: Elasticsearch
+) -> Iterator[WebServer]:
+    """newsmon's web app on a real uvicorn, over the fixture articles plus a hostile one."""
+    from tests.web_server import index_fixture_articles, start_server  # imports this module
+
+    settings = index_fixture_articles(fixture_site, tmp_path_factory.mktemp("web"))
+    server = start_server(settings)
+    yield server
+    server.stop()
+    delete_indices(es, settings.index_prefix)

@@ -18,10 +18,9 @@ from pipeline.config import Settings, load_settings, load_topics
 from pipeline.dedup import fingerprint
 from pipeline.index import index_articles, refresh
 from pipeline.ingest import run_cycle
-from pipeline.models import Article
 from pipeline.tagging import Tagger, tag_article
-from pipeline.urls import article_id
 from pipeline.web import create_app
+from tests.articles import make_article
 from tests.conftest import make_test_env
 from tests.fixture_site import FIXTURE_FEEDS, FixtureSite, write_config_dir
 
@@ -52,19 +51,15 @@ def index_fixture_articles(
         env["NEWSMON_API_TOKEN"] = api_token
     settings = load_settings(env)
     run_cycle(settings)
-    hostile = Article(
-        id=article_id(HOSTILE_URL),
-        url=HOSTILE_URL,
-        canonical_url=HOSTILE_URL,
-        title=HOSTILE_TITLE,
-        text=(
+    hostile = make_article(
+        HOSTILE_URL,
+        HOSTILE_TITLE,
+        (
             "Kim Jong Un <b>inspected</b> a missile factory.\n"
             '<script>window.pwned = 3</script> Analysts said <a href="javascript:alert(1)">x</a> '
             "the missile programme keeps growing, and that the factory had been enlarged."
         ),
-        authors=[],
         published_at=datetime(2026, 11, 22, 8, tzinfo=UTC),
-        language="en",
         site="Hostile Feed",
     )
     tagger = Tagger(load_topics(settings))

@@ -10,26 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from pipeline.config import load_alerts
-from tests.conftest import REPO, delete_indices
-from tests.fixture_site import FixtureSite
-from tests.web_server import HOSTILE_TITLE, WebServer, index_fixture_articles, start_server
+from tests.conftest import REPO
+from tests.web_server import HOSTILE_TITLE, WebServer
 
 ARTIFACTS = REPO / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def web(
-    fixture_site: FixtureSite, tmp_path_factory: pytest.TempPathFactory, es: Elasticsearch
-) -> Iterator[WebServer]:
-    settings = index_fixture_articles(fixture_site, tmp_path_factory.mktemp("ui"))
-    server = start_server(settings)
-    yield server
-    server.stop()
-    delete_indices(es, settings.index_prefix)
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from pipeline.config import Settings
 from pipeline.dedup import assign_clusters
 from pipeline.index import ensure_indices, index_articles, refresh
 from pipeline.models import Article, TaggedArticle
-from pipeline.urls import article_id
 from scripts.bench_dedup import fixture_stories
+from tests.articles import make_article
 from tests.conftest import delete_indices
 from tests.dedup_variants import variants
 
@@ -28,17 +28,7 @@ def own_settings(es: Elasticsearch, settings: Settings) -> Iterator[Settings]:
 
 
 def _article(url: str, text: str) -> Article:
-    return Article(
-        id=article_id(url),
-        url=url,
-        canonical_url=url,
-        title="t",
-        text=text,
-        authors=[],
-        published_at=datetime(2026, 11, 20, tzinfo=UTC),
-        language="en",
-        site="s",
-    )
+    return make_article(url, "t", text, published_at=datetime(2026, 11, 20, tzinfo=UTC))
 
 
 def _index(es: Elasticsearch, settings: Settings, articles: list[Article]) -> None:

@@ -10,10 +10,11 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import REPO_CONFIG_DIR, Settings, load_taxonomy
 from pipeline.index import ensure_indices, index_articles, refresh
-from pipeline.models import Article, TaggedArticle
+from pipeline.models import TaggedArticle
 from pipeline.retag import retag
 from pipeline.tagging import Tagger
 from pipeline.urls import article_id
+from tests.articles import make_article
 from tests.conftest import delete_indices
 
 TEXTS = {
@@ -35,17 +36,7 @@ def own_settings(es: Elasticsearch, settings: Settings) -> Iterator[Settings]:
     ensure_indices(es, own)
     untagged = [
         TaggedArticle(
-            Article(
-                id=article_id(url),
-                url=url,
-                canonical_url=url,
-                title=title,
-                text=text,
-                authors=[],
-                published_at=None,
-                language="en",
-                site="x",
-            ),
+            make_article(url, title, text, site="x"),
             [],
             datetime.now(UTC),
         )

@@ -25,10 +25,9 @@ from pipeline.config import (
 )
 from pipeline.dedup import fingerprint
 from pipeline.index import ensure_indices, index_articles, refresh
-from pipeline.models import Article
 from pipeline.rule_filter import ArticleTerms, RuleFilter
 from pipeline.tagging import Tagger, tag_article
-from pipeline.urls import article_id
+from tests.articles import make_article
 from tests.conftest import delete_indices, make_test_env
 
 LABELLED = Path(__file__).parent.parent / "fixtures" / "tagging" / "labelled.jsonl"
@@ -50,17 +49,7 @@ def indexed(es: Elasticsearch, tmp_path: Path) -> Iterator[tuple[Settings, list[
     tagged = []
     for number, (title, text) in enumerate(texts):
         url = f"https://filter.example/{number}"
-        article = Article(
-            id=article_id(url),
-            url=url,
-            canonical_url=url,
-            title=title,
-            text=text,
-            authors=[],
-            published_at=now,
-            language="en",
-            site=f"site{number % 3}",
-        )
+        article = make_article(url, title, text, published_at=now, site=f"site{number % 3}")
         tagged.append(tag_article(tagger, fingerprint(article), now))
     index_articles(es, settings, tagged)
     refresh(es, settings)

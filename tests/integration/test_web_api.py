@@ -5,28 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.config import load_alerts
 from tests.conftest import delete_indices
 from tests.fixture_site import FixtureSite
 from tests.web_server import HOSTILE_TITLE, WebServer, index_fixture_articles, start_server
-
-
-@pytest.fixture(scope="module")
-def web(
-    fixture_site: FixtureSite, tmp_path_factory: pytest.TempPathFactory, es: Elasticsearch
-) -> Iterator[WebServer]:
-    settings = index_fixture_articles(fixture_site, tmp_path_factory.mktemp("web"))
-    server = start_server(settings)
-    yield server
-    server.stop()
-    delete_indices(es, settings.index_prefix)
 
 
 def get(web: WebServer, path: str, **params: object) -> httpx.Response:
