@@ -25,12 +25,10 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from email.utils import formatdate
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +41,7 @@ from pipeline.config import load_settings  # noqa: E402
 from pipeline.index import make_es_client  # noqa: E402
 from tests.conftest import delete_indices  # noqa: E402
 from tests.fixture_site import write_config_dir  # noqa: E402
+from tests.loopback import QuietHandler, serve  # noqa: E402
 from tests.receivers import HttpReceiver  # noqa: E402
 
 LABELLED = REPO / "tests" / "fixtures" / "tagging" / "labelled.jsonl"
@@ -57,7 +56,7 @@ class FeedServer:
         self.items: list[dict[str, Any]] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if self.path == "/feed.rss":
                     body, kind = server.rss(), "application/rss+xml"
@@ -77,11 +76,7 @@ class FeedServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def add(self, title: str, text: str) -> None:

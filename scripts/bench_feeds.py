@@ -23,11 +23,9 @@ import resource
 import socket
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ from pipeline.feeds import Poll, poll_feed  # noqa: E402
 from pipeline.index import ensure_indices, existing_ids, make_es_client  # noqa: E402
 from pipeline.urls import article_id  # noqa: E402
 from tests.conftest import delete_indices  # noqa: E402
+from tests.loopback import QuietHandler, serve  # noqa: E402
 
 LABELLED = REPO / "tests" / "fixtures" / "tagging" / "labelled.jsonl"
 ITEMS = 20
@@ -63,7 +62,7 @@ def feed_body(host: str, number: int, titles: list[str]) -> bytes:
     ).encode()
 
 
-def serve(hosts: list[str], port: int, ready: Any, stop: Any) -> None:
+def serve_feeds(hosts: list[str], port: int, ready: Any, stop: Any) -> None:
     """Child process: one threaded HTTP server per loopback address."""
     titles = [
         json.loads(line)["title"].replace("&", "and")
@@ -71,7 +70,7 @@ def serve(hosts: list[str], port: int, ready: Any, stop: Any) -> None:
         if line
     ]
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             host = self.server.server_address[0]  # type: ignore[index]
             number = int(self.path.rsplit("/", 1)[-1].split(".")[0])
@@ -89,15 +88,9 @@ def serve(hosts: list[str], port: int, ready: Any, stop: Any) -> None:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
     servers = []
     for host in hosts:
-        server = ThreadingHTTPServer((host, port), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
+        servers.append(serve(Handler, host, port))
     ready.set()
     stop.wait()
     for server in servers:
@@ -143,7 +136,7 @@ def main() -> int:
     port = free_port(hosts[0])
     context = multiprocessing.get_context("spawn")
     ready, stop = context.Event(), context.Event()
-    server = context.Process(target=serve, args=(hosts, port, ready, stop), daemon=True)
+    server = context.Process(target=serve_feeds, args=(hosts, port, ready, stop), daemon=True)
     server.start()
     if not ready.wait(60):
         raise SystemExit("the feed servers did not start")

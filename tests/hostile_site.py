@@ -4,10 +4,10 @@ so the bytes are exactly what the case needs (encodings, gzip, sizes)."""
 from __future__ import annotations
 
 import gzip
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.loopback import QuietHandler, serve
 
 RSS = "application/rss+xml"
 
@@ -136,7 +136,7 @@ class HostileSite:
         site = self
         self.hits: dict[str, int] = {}
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?")[0]
                 site.hits[path] = site.hits.get(path, 0) + 1
@@ -170,12 +170,7 @@ class HostileSite:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def stop(self) -> None:

@@ -4,14 +4,14 @@ records what it gets and can be told to fail, and an SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from email import message_from_bytes, policy
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tests.loopback import QuietHandler, serve
 
 
 class HttpReceiver:
@@ -23,7 +23,7 @@ class HttpReceiver:
         self.arrivals: list[float] = []  # time.time() of each received message
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.attempts += 1
@@ -38,11 +38,7 @@ class HttpReceiver:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(Handler)
 
     @property
     def url(self) -> str:

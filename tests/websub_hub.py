@@ -8,10 +8,11 @@ import hmac
 import secrets
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import httpx
+
+from tests.loopback import QuietHandler, serve
 
 
 @dataclass
@@ -28,7 +29,7 @@ class LoopbackHub:
         self.verified = threading.Event()
         hub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
@@ -44,12 +45,7 @@ class LoopbackHub:
                 # Verification is asynchronous, as with real hubs.
                 threading.Thread(target=hub._verify, args=(subscription,), daemon=True).start()
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
 
     def _verify(self, subscription: Subscription) -> None:

@@ -4,10 +4,8 @@ seconds; forged pushes and wrong topics are refused."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -20,6 +18,7 @@ from pipeline.ingest import run_cycle
 from pipeline.urls import article_id
 from tests.conftest import delete_indices, make_test_env
 from tests.fixture_site import FixtureSite, write_config_dir
+from tests.loopback import QuietHandler, serve
 from tests.web_server import start_server
 from tests.websub_hub import LoopbackHub
 
@@ -32,7 +31,7 @@ class HubbedFeed:
         self.items = ["hwasong-launch"]
         feed = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 body = feed.body()
                 self.send_response(200)
@@ -41,11 +40,7 @@ class HubbedFeed:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hubbed.rss"
 
     def body(self, items: list[str] | None = None) -> bytes:
