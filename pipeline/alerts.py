@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -35,7 +35,7 @@ from pipeline import config, index
 from pipeline.channels import AlertMessage, Digest, Message, send
 from pipeline.config_edit import append_item
 from pipeline.errors import ConfigError, DeliveryError
-from pipeline.models import alert_event_id
+from pipeline.models import new_alert_event
 from pipeline.rule_filter import ArticleTerms, RuleFilter, matched_terms
 from pipeline.search import Filters, build_query, filter_clauses
 from pipeline.spikes import check_spikes
@@ -239,7 +239,7 @@ def match_articles(
             for hit in response["hits"]["hits"]:
                 summary.matches += 1
                 events.append(_event(rule, *by_id[hit["_id"]]))
-    summary.events_created = _create_events(es, settings, events)
+    summary.events_created = index.create_events(es, settings, events)
     return summary
 
 
@@ -264,41 +264,19 @@ def _event(
     source = hit["_source"]
     cluster = source.get("cluster_id") or hit["_id"]
     now = datetime.now(UTC)
-    return {
-        "_id": alert_event_id(rule.id, cluster),
-        "kind": "story",
-        "rule_id": rule.id,
-        "cluster_id": cluster,
-        "article_id": hit["_id"],
-        "title": source.get("title", ""),
-        "url": source.get("url"),
-        "site": source.get("site"),
-        "published_at": source.get("published_at"),
-        "matched_terms": matched_terms(_RULE_FILTER.node(rule.query), rule.query, article),
-        "matched_at": now.isoformat(),
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": first_attempt(rule, now).isoformat(),
-        "deliveries": {},
-    }
-
-
-def _create_events(
-    es: Elasticsearch, settings: config.Settings, events: Iterable[dict[str, Any]]
-) -> int:
-    target = settings.index_name("alert-events")
-    actions = (
-        {"_op_type": "create", "_index": target, "_id": e.pop("_id"), "_source": e} for e in events
+    return new_alert_event(
+        rule.id,
+        cluster,
+        now,
+        first_attempt(rule, now),
+        kind="story",
+        article_id=hit["_id"],
+        title=source.get("title", ""),
+        url=source.get("url"),
+        site=source.get("site"),
+        published_at=source.get("published_at"),
+        matched_terms=matched_terms(_RULE_FILTER.node(rule.query), rule.query, article),
     )
-    created = 0
-    for ok, info in helpers.streaming_bulk(es, actions, raise_on_error=False, max_retries=3):
-        if ok:
-            created += 1
-        elif info["create"].get("status") != 409:  # 409: this story already alerted
-            raise DeliveryError(f"cannot record alert event: {info['create'].get('error')}")
-    if created:
-        es.indices.refresh(index=target)
-    return created
 
 
 @dataclass

@@ -20,7 +20,7 @@ from elasticsearch import ApiError, BadRequestError, Elasticsearch, helpers
 from elasticsearch import ConnectionError as EsConnectionError
 
 from pipeline.config import MAPPINGS_DIR, Settings
-from pipeline.errors import NewsmonError
+from pipeline.errors import DeliveryError, NewsmonError
 from pipeline.models import FeedResult, TaggedArticle
 
 logger = logging.getLogger(__name__)
@@ -161,3 +161,21 @@ def record_feed_result(
 
 def refresh(es: Elasticsearch, settings: Settings) -> None:
     es.indices.refresh(index=settings.index_name("articles"))
+
+
+def create_events(es: Elasticsearch, settings: Settings, events: Iterable[dict[str, Any]]) -> int:
+    """Write alert events create-only (`_id` in each): an event that exists already (409:
+    this story or window has alerted) is skipped. Returns how many were created."""
+    target = settings.index_name("alert-events")
+    actions = (
+        {"_op_type": "create", "_index": target, "_id": e.pop("_id"), "_source": e} for e in events
+    )
+    created = 0
+    for ok, info in helpers.streaming_bulk(es, actions, raise_on_error=False, max_retries=3):
+        if ok:
+            created += 1
+        elif info["create"].get("status") != 409:
+            raise DeliveryError(f"cannot record alert event: {info['create'].get('error')}")
+    if created:
+        es.indices.refresh(index=target)
+    return created

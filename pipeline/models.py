@@ -184,3 +184,20 @@ class RunSummary:
 def alert_event_id(rule_id: str, story: str) -> str:
     """One alert event per (rule, story cluster) -- or (spike rule, window)."""
     return hashlib.sha256(f"{rule_id}\x1f{story}".encode()).hexdigest()
+
+
+def new_alert_event(
+    rule_id: str, story: str, now: datetime, due: datetime, **fields: Any
+) -> dict[str, Any]:
+    """A pending alert event keyed by (rule, story), due for delivery at `due`."""
+    return {
+        "_id": alert_event_id(rule_id, story),
+        "rule_id": rule_id,
+        "cluster_id": story,
+        **fields,
+        "matched_at": now.isoformat(),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": due.isoformat(),
+        "deliveries": {},
+    }

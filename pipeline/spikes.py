@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import Elasticsearch
 
-from pipeline import config
-from pipeline.errors import DeliveryError
-from pipeline.models import alert_event_id
+from pipeline import config, index
+from pipeline.models import new_alert_event
 from pipeline.search import build_query
 
 
@@ -45,16 +44,7 @@ def check_spikes(
         checks.append(check)
         if check.fired:
             events.append(_event(spike, check, now))
-    if events:
-        actions = (
-            {"_op_type": "create", "_index": settings.index_name("alert-events"), **event}
-            for event in events
-        )
-        # create-only: a spike already recorded for this window is not sent again
-        for ok, info in helpers.streaming_bulk(es, actions, raise_on_error=False):
-            if not ok and info["create"].get("status") != 409:
-                raise DeliveryError(f"cannot record spike event: {info['create'].get('error')}")
-        es.indices.refresh(index=settings.index_name("alert-events"))
+    index.create_events(es, settings, events)  # a window already alerted is not sent again
     return checks
 
 
@@ -95,25 +85,19 @@ def _stories(
 def _event(spike: config.SpikeConfig, check: SpikeCheck, now: datetime) -> dict[str, Any]:
     window_start = _window_start(now, config.parse_duration(spike.window))
     what = spike.topic or spike.query
-    return {
-        "_id": alert_event_id(spike.id, f"spike:{window_start.isoformat()}"),
-        "_source": {
-            "kind": "spike",
-            "rule_id": spike.id,
-            "cluster_id": f"spike:{window_start.isoformat()}",
-            "title": (
-                f"Spike in {what}: {check.current} stories in the last {spike.window} "
-                f"(typically {check.typical:g})"
-            ),
-            "url": None,
-            "matched_terms": [what],
-            "matched_at": now.isoformat(),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now.isoformat(),
-            "deliveries": {},
-        },
-    }
+    return new_alert_event(
+        spike.id,
+        f"spike:{window_start.isoformat()}",
+        now,
+        now,
+        kind="spike",
+        title=(
+            f"Spike in {what}: {check.current} stories in the last {spike.window} "
+            f"(typically {check.typical:g})"
+        ),
+        url=None,
+        matched_terms=[what],
+    )
 
 
 def _window_start(now: datetime, window: timedelta) -> datetime:
