@@ -14,9 +14,9 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-from pipeline.assets import NEW_ARTICLES_NAME, NEW_ARTICLES_URI
+from pipeline import tasks
 
-NEW_ARTICLES = Asset(name=NEW_ARTICLES_NAME, uri=NEW_ARTICLES_URI)
+NEW_ARTICLES = Asset(name=tasks.NEW_ARTICLES_NAME, uri=tasks.NEW_ARTICLES_URI)
 
 
 @dag(
@@ -33,24 +33,15 @@ NEW_ARTICLES = Asset(name=NEW_ARTICLES_NAME, uri=NEW_ARTICLES_URI)
 def news_alerts() -> None:
     @task
     def record_ingest_stats(**context: Any) -> dict[str, Any]:
-        from pipeline.stats import ingest_stats
-
         events = context.get("triggering_asset_events") or {}
         extras = [dict(event.extra) for asset_events in events.values() for event in asset_events]
-        stats = ingest_stats(extras)
+        stats = tasks.ingest_stats(extras)
         print(f"ingest stats: {stats}")
         return stats
 
     @task
     def match_and_deliver() -> dict[str, Any]:
-        from datetime import UTC, datetime
-
-        from pipeline.alerts import run_alerts
-        from pipeline.config import load_settings
-
-        # Events are create-only, so a generous look-back never sends twice.
-        since = datetime.now(UTC) - timedelta(hours=2)
-        return run_alerts(load_settings(), since)
+        return tasks.match_and_deliver()
 
     record_ingest_stats() >> match_and_deliver()
 

@@ -1,8 +1,8 @@
 """news_ingest: poll every configured feed, one mapped task per feed, index new articles.
 
 Publishes the `newsmon_new_articles` asset when a run indexed anything, which
-starts the downstream DAGs. The DAG file only wires tasks; the work lives in
-`pipeline.ingest`, imported inside the tasks so parsing stays cheap.
+starts the downstream DAGs. The DAG file only wires tasks to `pipeline.tasks`,
+whose functions import the work when they run, so parsing stays cheap.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Asset, dag, task
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException
 
-from pipeline.assets import NEW_ARTICLES_NAME, NEW_ARTICLES_URI
+from pipeline import tasks
 
-NEW_ARTICLES = Asset(name=NEW_ARTICLES_NAME, uri=NEW_ARTICLES_URI)
+NEW_ARTICLES = Asset(name=tasks.NEW_ARTICLES_NAME, uri=tasks.NEW_ARTICLES_URI)
 
 INTERVAL_MINUTES = int(os.environ.get("NEWSMON_INGEST_INTERVAL_MINUTES", "15"))
 
@@ -40,25 +40,15 @@ INTERVAL_MINUTES = int(os.environ.get("NEWSMON_INGEST_INTERVAL_MINUTES", "15"))
 def news_ingest() -> None:
     @task(retries=1)
     def list_feeds() -> list[str]:
-        from pipeline.ingest import due_feed_ids
-
-        return due_feed_ids()
+        return tasks.due_feed_ids()
 
     @task(map_index_template="{{ task.op_kwargs['feed_id'] }}")
     def ingest_feed(feed_id: str) -> dict[str, Any]:
-        from pipeline.errors import ConfigError
-        from pipeline.ingest import ingest_feed_by_id
-
-        try:
-            return ingest_feed_by_id(feed_id)
-        except ConfigError as exc:
-            raise AirflowFailException(str(exc)) from exc  # retrying cannot fix a bad file
+        return tasks.ingest_feed_by_id(feed_id)
 
     @task(trigger_rule="all_done", outlets=[NEW_ARTICLES])
     def publish_new_articles(results: list[dict[str, Any]], **context: Any) -> dict[str, int]:
-        from pipeline.ingest import total_results
-
-        totals = total_results(results)
+        totals = tasks.total_results(results)
         print(f"run summary: {totals}")  # shown in this task's log in the Airflow UI
         if totals["indexed"] == 0:
             raise AirflowSkipException(f"nothing new indexed: {totals}")

@@ -12,6 +12,8 @@ from typing import Any
 import pendulum
 from airflow.sdk import dag, task
 
+from pipeline import tasks
+
 
 @dag(
     dag_id="news_retag",
@@ -26,9 +28,7 @@ from airflow.sdk import dag, task
 def news_retag() -> None:
     @task
     def retag_articles() -> dict[str, Any]:
-        from pipeline.retag import retag_all
-
-        return retag_all()
+        return tasks.retag_all()
 
     retag_articles()
 

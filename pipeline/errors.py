@@ -6,7 +6,9 @@ NewsmonError
 │   ├── TransientFetchError  worth retrying later (timeout, 5xx, 429, reset)
 │   └── PermanentFetchError  will not get better by retrying (404, refused address, too big)
 ├── FeedParseError       the bytes are not a feed we can read
-└── SearchSyntaxError    the analyst's query does not parse
+├── SearchSyntaxError    the analyst's query does not parse
+├── NotFound             a named thing (saved search, ...) does not exist
+└── DeliveryError        an alert channel did not take a message
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class FeedParseError(NewsmonError):
 
 
 class SearchSyntaxError(NewsmonError):
+    pass
+
+
+class NotFound(NewsmonError):
     pass
 
 

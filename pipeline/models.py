@@ -1,4 +1,5 @@
-"""Records passed from stage to stage: FeedEntry -> Page -> Article -> TaggedArticle."""
+"""Records passed from stage to stage: FeedEntry -> Page -> Article -> TaggedArticle ->
+AlertEvent, and the results of an ingest run. Plain data: no I/O here."""
 
 from __future__ import annotations
 
@@ -16,6 +17,20 @@ class FeedEntry:
     summary: str
     published: datetime | None
     guid: str
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What polling a feed found: `status` is fetched (entries parsed), not_modified
+    (HTTP 304) or unchanged (the same body as last time, whatever the server said)."""
+
+    status: str
+    entries: list[FeedEntry]
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    hub: str | None = None  # WebSub hub the feed advertises (rel="hub")
+    topic: str | None = None  # the feed's own URL for the hub (rel="self")
 
 
 @dataclass(frozen=True)
@@ -93,40 +108,6 @@ class TaggedArticle:
     fetched_at: datetime
     entities: list[EntityHit] = field(default_factory=list)
 
-    def to_document(self) -> dict[str, Any]:
-        """The Elasticsearch document (see config/elasticsearch/articles.json)."""
-        doc = asdict(self.article)
-        doc.pop("id")
-        fp = doc.pop("fingerprint") or {}
-        doc["content_hash"] = fp.get("content_hash")
-        doc["minhash"] = list(fp.get("minhash", ()))
-        doc["lsh_bands"] = list(fp.get("bands", ()))
-        doc["shingle_count"] = fp.get("shingle_count", 0)
-        doc["published_at"] = _iso(self.article.published_at)
-        doc["fetched_at"] = _iso(self.fetched_at)
-        doc.update(tag_fields(self.tags, self.entities))
-        doc["cluster_id"] = self.article.cluster_id or self.article.id
-        return doc
-
-
-def tag_fields(tags: list[Tag], entities: list[EntityHit]) -> dict[str, Any]:
-    """The document fields written by the tagging stage (also used by retagging)."""
-    by_type: dict[str, list[str]] = {"person": [], "organisation": [], "place": []}
-    for entity in entities:
-        by_type[entity.type].append(entity.name)
-    return {
-        "topics": [tag.topic for tag in tags],
-        "tags": [asdict(tag) for tag in tags],
-        "entities": [entity.id for entity in entities],
-        "people": by_type["person"],
-        "organisations": by_type["organisation"],
-        "places": by_type["place"],
-    }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
 
 @dataclass
 class FeedResult:
@@ -181,23 +162,56 @@ class RunSummary:
         return {"totals": self.totals(), "feeds": [asdict(f) for f in self.feeds]}
 
 
-def alert_event_id(rule_id: str, story: str) -> str:
-    """One alert event per (rule, story cluster) -- or (spike rule, window)."""
-    return hashlib.sha256(f"{rule_id}\x1f{story}".encode()).hexdigest()
+@dataclass(frozen=True)
+class Delivery:
+    """How one channel took an alert event."""
+
+    status: str  # delivered | failed
+    at: str
+    error: str | None = None
 
 
-def new_alert_event(
-    rule_id: str, story: str, now: datetime, due: datetime, **fields: Any
-) -> dict[str, Any]:
-    """A pending alert event keyed by (rule, story), due for delivery at `due`."""
-    return {
-        "_id": alert_event_id(rule_id, story),
-        "rule_id": rule_id,
-        "cluster_id": story,
-        **fields,
-        "matched_at": now.isoformat(),
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": due.isoformat(),
-        "deliveries": {},
-    }
+@dataclass(frozen=True)
+class AlertEvent:
+    """One (rule, story cluster) -- or (spike rule, window) -- to deliver. Created once
+    (its id is derived from the pair), then updated as channels take it."""
+
+    id: str
+    rule_id: str
+    cluster_id: str  # the story cluster, or "spike:<window start>"
+    kind: str  # story | spike
+    title: str
+    url: str | None
+    matched_terms: list[str]
+    matched_at: datetime
+    next_attempt_at: datetime
+    article_id: str | None = None
+    site: str | None = None
+    published_at: str | None = None
+    status: str = "pending"  # pending | delivered | failed
+    attempts: int = 0
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+    @staticmethod
+    def make_id(rule_id: str, story: str) -> str:
+        return hashlib.sha256(f"{rule_id}\x1f{story}".encode()).hexdigest()
+
+    @classmethod
+    def new(
+        cls, rule_id: str, story: str, now: datetime, due: datetime, **fields: Any
+    ) -> AlertEvent:
+        """A pending event keyed by (rule, story), due for delivery at `due`."""
+        return cls(
+            id=cls.make_id(rule_id, story),
+            rule_id=rule_id,
+            cluster_id=story,
+            matched_at=now,
+            next_attempt_at=due,
+            **fields,
+        )
+
+    def delivered_to(self, channel: str) -> bool:
+        delivery = self.deliveries.get(channel)
+        return delivery is not None and delivery.status == "delivered"

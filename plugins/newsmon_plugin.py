@@ -13,7 +13,7 @@ import logging
 from airflow.plugins_manager import AirflowPlugin
 
 from pipeline.errors import ConfigError
-from pipeline.web import create_app
+from pipeline.web.app import create_app
 
 URL_PREFIX = "/newsmon"
 

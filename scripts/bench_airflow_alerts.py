@@ -38,11 +38,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipeline.config import load_settings  # noqa: E402
-from pipeline.index import make_es_client  # noqa: E402
+from pipeline.store import make_es_client  # noqa: E402
 from tests.conftest import delete_indices  # noqa: E402
-from tests.fixture_site import write_config_dir  # noqa: E402
-from tests.loopback import QuietHandler, serve  # noqa: E402
-from tests.receivers import HttpReceiver  # noqa: E402
+from tests.support.fixture_site import write_config_dir  # noqa: E402
+from tests.support.loopback import QuietHandler, serve  # noqa: E402
+from tests.support.receivers import HttpReceiver  # noqa: E402
 
 LABELLED = REPO / "tests" / "fixtures" / "tagging" / "labelled.jsonl"
 PROBE = "latencyprobe"

@@ -30,22 +30,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline import alerts  # noqa: E402
+from pipeline.alerts.delivery import deliver_pending  # noqa: E402
+from pipeline.alerts.matching import match_articles  # noqa: E402
+from pipeline.channels.webhook import WebhookChannel  # noqa: E402
 from pipeline.config import (  # noqa: E402
     REPO_CONFIG_DIR,
     AlertRuleConfig,
     AlertsConfig,
-    ChannelConfig,
     load_settings,
     load_taxonomy,
 )
-from pipeline.dedup import fingerprint  # noqa: E402
-from pipeline.index import ensure_indices, index_articles, make_es_client, refresh  # noqa: E402
+from pipeline.ingest.dedup import fingerprint  # noqa: E402
+from pipeline.ingest.tag import Tagger, tag_article  # noqa: E402
 from pipeline.models import TaggedArticle  # noqa: E402
-from pipeline.tagging import Tagger, tag_article  # noqa: E402
-from tests.articles import make_article  # noqa: E402
+from pipeline.store import articles as article_store  # noqa: E402
+from pipeline.store import ensure_indices, make_es_client  # noqa: E402
 from tests.conftest import delete_indices  # noqa: E402
-from tests.receivers import HttpReceiver  # noqa: E402
+from tests.support.articles import make_article  # noqa: E402
+from tests.support.receivers import HttpReceiver  # noqa: E402
 
 LABELLED = REPO / "tests" / "fixtures" / "tagging" / "labelled.jsonl"
 BATCH = 100
@@ -129,7 +131,7 @@ def main() -> int:
     hook_url = urls.get(timeout=30)
     tagger = Tagger(load_taxonomy(REPO_CONFIG_DIR / "topics.yaml"))
     config = AlertsConfig(
-        channels={"hook": ChannelConfig(type="webhook", url=hook_url)},
+        channels={"hook": WebhookChannel(type="webhook", url=hook_url)},
         rules=make_rules(args.rules, rng),
     )
     try:
@@ -137,21 +139,21 @@ def main() -> int:
         rates, baseline, latencies = [], [], []
         for batch_number in range(args.batches):
             batch = make_articles(BATCH, rng, tagger)
-            index_articles(es, settings, batch)
-            refresh(es, settings)
+            article_store.create(es, settings, batch)
+            article_store.refresh(es, settings)
             indexed_at = time.time()
-            hits = [{"_id": a.article.id, "_source": a.to_document()} for a in batch]
+            hits = [article_store.hit(a) for a in batch]
             start = time.perf_counter()
-            summary = alerts.match_articles(es, settings, config, hits)
+            summary = match_articles(es, settings, config, hits)
             rates.append(BATCH / (time.perf_counter() - start))
             delivered = 0
-            while sent := alerts.deliver_pending(es, settings, config).delivered:
+            while sent := deliver_pending(es, settings, config).delivered:
                 delivered += sent
             for _ in range(delivered):  # each alert's own arrival time at the receiver
                 latencies.append(arrivals.get(timeout=30)[1] - indexed_at)
             if batch_number < 2:  # the baseline is slow: two batches are enough
                 start = time.perf_counter()
-                unfiltered = alerts.match_articles(es, settings, config, hits, prefilter=False)
+                unfiltered = match_articles(es, settings, config, hits, prefilter=False)
                 baseline.append(BATCH / (time.perf_counter() - start))
                 if unfiltered.matches != summary.matches:
                     raise SystemExit(f"prefilter lost matches: {summary} vs {unfiltered}")

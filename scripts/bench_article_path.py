@@ -28,9 +28,9 @@ import trafilatura
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.config import load_settings, load_topics
-from pipeline.dedup import fingerprint
-from pipeline.extract import extract
-from pipeline.tagging import Tagger
+from pipeline.ingest.dedup import fingerprint
+from pipeline.ingest.extract import extract
+from pipeline.ingest.tag import Tagger
 from scripts.eval_extraction import load_corpus
 
 _tagger: Tagger | None = None

@@ -25,9 +25,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pipeline.dedup import is_near_duplicate, make_fingerprint  # noqa: E402
+from pipeline.ingest.dedup import is_near_duplicate, make_fingerprint  # noqa: E402
 from pipeline.models import Fingerprint  # noqa: E402
-from tests.dedup_variants import variants  # noqa: E402
+from tests.support.dedup_variants import variants  # noqa: E402
 
 MIN_STORY_CHARS = 400
 

@@ -33,13 +33,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipeline.config import FeedConfig, Settings, load_settings  # noqa: E402
-from pipeline.download import make_client  # noqa: E402
-from pipeline.feed_state import FeedState  # noqa: E402
-from pipeline.feeds import Poll, poll_feed  # noqa: E402
-from pipeline.index import ensure_indices, existing_ids, make_es_client  # noqa: E402
+from pipeline.ingest.download import make_client  # noqa: E402
+from pipeline.ingest.poll import poll_feed  # noqa: E402
+from pipeline.models import Poll  # noqa: E402
+from pipeline.store import ensure_indices, make_es_client  # noqa: E402
+from pipeline.store.articles import existing_ids  # noqa: E402
+from pipeline.store.feeds import FeedState  # noqa: E402
 from pipeline.urls import article_id  # noqa: E402
 from tests.conftest import delete_indices  # noqa: E402
-from tests.loopback import QuietHandler, serve  # noqa: E402
+from tests.support.loopback import QuietHandler, serve  # noqa: E402
 
 LABELLED = REPO / "tests" / "fixtures" / "tagging" / "labelled.jsonl"
 ITEMS = 20

@@ -36,8 +36,9 @@ sys.path.insert(0, str(REPO))
 from elasticsearch import helpers  # noqa: E402
 
 from pipeline.config import load_settings  # noqa: E402
-from pipeline.index import ensure_indices, make_es_client  # noqa: E402
-from pipeline.search import Filters, SearchRequest, search_page  # noqa: E402
+from pipeline.search.pages import SearchRequest, search_page  # noqa: E402
+from pipeline.search.query import Filters  # noqa: E402
+from pipeline.store import ensure_indices, make_es_client  # noqa: E402
 from tests.conftest import delete_indices  # noqa: E402
 
 TAGGING = REPO / "tests" / "fixtures" / "tagging"

@@ -31,7 +31,7 @@ from pipeline.config import (  # noqa: E402
     TopicConfig,
     load_taxonomy,
 )
-from pipeline.tagging import Tagger  # noqa: E402
+from pipeline.ingest.tag import Tagger  # noqa: E402
 
 LABELLED = REPO / "tests" / "fixtures" / "tagging" / "labelled.jsonl"
 

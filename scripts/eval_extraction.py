@@ -20,8 +20,8 @@ import trafilatura
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.extract import extract
-from pipeline.quality import Quality, aggregate, score_page
+from pipeline.devtools.extraction_eval import Quality, aggregate, score_page
+from pipeline.ingest.extract import extract
 
 
 def load_corpus(folder: Path) -> list[tuple[str, bytes, str, str]]:

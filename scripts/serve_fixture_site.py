@@ -15,7 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.fixture_site import FixtureSite, write_config_dir  # noqa: E402
+from tests.support.fixture_site import FixtureSite, write_config_dir  # noqa: E402
 
 
 def main(port: int = 8765) -> None:

@@ -24,11 +24,11 @@ os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))
 
 from pipeline.config import Settings, load_settings  # noqa: E402
 from pipeline.errors import NewsmonError  # noqa: E402
-from pipeline.index import check_reachable, make_es_client  # noqa: E402
-from tests.fixture_site import FIXTURE_FEEDS, FixtureSite, write_config_dir  # noqa: E402
+from pipeline.store import check_reachable, make_es_client  # noqa: E402
+from tests.support.fixture_site import FIXTURE_FEEDS, FixtureSite, write_config_dir  # noqa: E402
 
 if TYPE_CHECKING:
-    from tests.web_server import WebServer
+    from tests.support.web_server import WebServer
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +87,7 @@ def web(
     fixture_site: FixtureSite, tmp_path_factory: pytest.TempPathFactory, es: Elasticsearch
 ) -> Iterator[WebServer]:
     """newsmon's web app on a real uvicorn, over the fixture articles plus a hostile one."""
-    from tests.web_server import index_fixture_articles, start_server  # imports this module
+    from tests.support.web_server import index_fixture_articles, start_server  # imports this module
 
     settings = index_fixture_articles(fixture_site, tmp_path_factory.mktemp("web"))
     server = start_server(settings)

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from pipeline.config import load_alerts
 from tests.conftest import REPO
-from tests.web_server import HOSTILE_TITLE, WebServer
+from tests.support.web_server import HOSTILE_TITLE, WebServer
 
 ARTIFACTS = REPO / "test-artifacts"
 

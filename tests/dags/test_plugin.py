@@ -16,8 +16,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from tests.conftest import delete_indices
-from tests.fixture_site import FixtureSite
-from tests.web_server import index_fixture_articles
+from tests.support.fixture_site import FixtureSite
+from tests.support.web_server import index_fixture_articles
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO
+
 COMPOSE = yaml.safe_load((REPO / "docker" / "compose.yaml").read_text())
 AIRFLOW_SERVICES = [
     "airflow-apiserver",

@@ -1,0 +1,94 @@
+"""Settings: config/settings.yaml (if present), then NEWSMON_* environment overrides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+
+from pipeline.config.loading import SLUG, Strict, first_error, read_mapping
+from pipeline.errors import ConfigError
+
+# The repository's config/ folder: the default config dir and home of the index mappings.
+REPO_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+MAPPINGS_DIR = REPO_CONFIG_DIR / "elasticsearch"
+ENV_PREFIX = "NEWSMON_"
+
+
+class Settings(Strict):
+    es_url: str | None = None
+    es_port: int = Field(default=9200, ge=1, le=65535)
+    es_version: str = "9.5.4"
+    es_heap: str = Field(default="1g", pattern=r"^\d+[mg]$")
+    index_prefix: str = Field(default="news-", pattern=SLUG)
+    config_dir: Path = REPO_CONFIG_DIR
+    cache_dir: Path = Field(default_factory=lambda: default_cache_dir())
+    allow_private_networks: bool = False
+    user_agent: str = "newsmon/0.1 (+https://github.com/newsmon)"
+    http_timeout: float = Field(default=20.0, gt=0)
+    max_feed_bytes: int = Field(default=10_000_000, gt=0)
+    max_page_bytes: int = Field(default=5_000_000, gt=0)
+    max_entries_per_feed: int = Field(default=100, ge=1)
+    ingest_interval_minutes: int = Field(default=15, ge=1)
+    # A feed's own poll interval adapts between these (see pipeline/ingest/schedule.py).
+    feed_min_interval_minutes: float = Field(default=5, gt=0)
+    feed_max_interval_minutes: float = Field(default=360, gt=0)
+    # Politeness per host, across every newsmon process on this machine.
+    host_min_delay_seconds: float = Field(default=1.0, ge=0)
+    host_max_connections: int = Field(default=2, ge=1)
+    respect_robots: bool = True  # robots.txt for article pages
+    # WebSub: the public base URL of `newsmon serve`; unset = no push subscriptions.
+    websub_callback_url: str | None = None
+    websub_lease_seconds: int = Field(default=7 * 86400, ge=60)
+    api_token: str | None = None  # required by `newsmon serve` beyond loopback
+
+    @property
+    def elasticsearch_url(self) -> str:
+        return self.es_url or f"http://127.0.0.1:{self.es_port}"
+
+    @property
+    def uses_local_elasticsearch(self) -> bool:
+        return self.es_url is None
+
+    def index_name(self, kind: str) -> str:
+        """`articles` -> `news-articles` with the default prefix (kinds: store.Index)."""
+        return f"{self.index_prefix}{kind}"
+
+
+def default_cache_dir() -> Path:
+    # As root the cache must be readable by the unprivileged Elasticsearch user,
+    # which cannot enter /root.
+    if os.geteuid() == 0:
+        return Path("/var/cache/newsmon")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "newsmon"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """settings.yaml in the config dir (if present), then NEWSMON_* environment overrides."""
+    env = os.environ if env is None else env
+    config_dir = Path(env.get("NEWSMON_CONFIG_DIR") or REPO_CONFIG_DIR)
+    if not config_dir.is_dir():
+        raise ConfigError("NEWSMON_CONFIG_DIR", "", f"{config_dir} is not a directory")
+    path = config_dir / "settings.yaml"
+    values: dict[str, Any] = {}
+    if path.exists():
+        values = read_mapping(path)
+    values["config_dir"] = config_dir
+    for name in Settings.model_fields:
+        raw = env.get(ENV_PREFIX + name.upper())
+        if raw not in (None, ""):
+            values[name] = raw
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        key, problem = first_error(exc)
+        source = (
+            f"environment {ENV_PREFIX}{key.upper()}"
+            if env.get(ENV_PREFIX + key.upper())
+            else str(path)
+        )
+        raise ConfigError(source, key, problem) from None

@@ -1,0 +1,154 @@
+"""Dedup stage: exact and near-duplicate detection, story clusters.
+
+- Exact: the article id is the hash of its canonical URL (pipeline.urls), and
+  `content_hash` catches the same body under two URLs.
+- Near-duplicate: a MinHash signature of the body's word 3-shingles, cut into
+  LSH bands stored as a keyword field (`lsh_bands`). Candidates are looked up in
+  Elasticsearch itself, so clustering works across runs, processes and Airflow
+  workers, then verified on the estimated Jaccard similarity and containment
+  (a truncated copy is contained in the original).
+
+A duplicate gets `duplicate_of` (the most similar indexed article) and that
+article's `cluster_id`; an article with no duplicate starts its own cluster
+(`cluster_id` = its own id), so the cluster id is the first article indexed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+
+import numpy as np
+from datasketch import MinHash
+from elasticsearch import Elasticsearch
+
+from pipeline.config import Settings
+from pipeline.models import Article, Fingerprint
+from pipeline.store import articles as article_store
+from pipeline.store.articles import Similar
+
+NUM_PERM = 120
+ROWS_PER_BAND = 3  # 40 bands: pairs with Jaccard 0.4 become candidates 93% of the time
+SHINGLE_WORDS = 3
+MIN_JACCARD = 0.5
+MIN_CONTAINMENT = 0.7
+MIN_SHINGLES = 20  # below this a text is too short to call a near-duplicate
+MAX_CANDIDATES = 10
+
+_WORDS = re.compile(r"\w+", re.UNICODE)
+# Signatures are stored in the index: the scheme and seed must never change silently.
+MINHASH_SCHEME = "affine32"
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1, scheme=MINHASH_SCHEME)
+ORIGINAL_SOURCE_PATTERNS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\boriginal(?:ly)?\s+(?:source|published\s+(?:by|on|in|at)|appeared\s+(?:on|in|at))"
+        r"\s*:?\s*(?P<source>[\w][\w.&' -]{1,60}?)\s*(?:[.,;)\n]|$)",
+        r"\((?:re)?published\s+(?:from|by)\s+(?P<source>[\w.-]{3,60}?)\)",
+        r"\b(?:first|originally)\s+(?:published|appeared)\s+(?:on|in|by)\s+"
+        r"(?P<source>[\w][\w.&' -]{1,60}?)\s*(?:[.,;)\n]|$)",
+    )
+]
+
+
+def content_hash(text: str) -> str:
+    """sha256 over the lower-cased words of the body: whitespace and punctuation changes do
+    not change it, so the same body under two URLs gets the same hash."""
+    normalized = " ".join(_WORDS.findall(text.lower()))
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+
+
+def make_fingerprint(text: str) -> Fingerprint:
+    words = _WORDS.findall(text.lower())
+    grams = {
+        " ".join(words[i : i + SHINGLE_WORDS]).encode()
+        for i in range(max(1, len(words) - SHINGLE_WORDS + 1))
+    }
+    minhash = MinHash(
+        num_perm=NUM_PERM, seed=1, permutations=_TEMPLATE.permutations, scheme=MINHASH_SCHEME
+    )
+    minhash.update_batch(list(grams))
+    values = tuple(int(v) for v in minhash.hashvalues)
+    bands = tuple(
+        f"{band}-{_band_hash(values[start : start + ROWS_PER_BAND])}"
+        for band, start in enumerate(range(0, NUM_PERM, ROWS_PER_BAND))
+    )
+    return Fingerprint(content_hash(text), values, bands, len(grams) if words else 0)
+
+
+def _band_hash(values: tuple[int, ...]) -> str:
+    data = b"".join(v.to_bytes(4, "little") for v in values)
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, float]:
+    """Estimated (Jaccard, containment of the smaller in the larger) of two bodies."""
+    jaccard = float(np.mean(np.asarray(a.minhash) == np.asarray(b.minhash)))
+    smaller = min(a.shingle_count, b.shingle_count)
+    if not smaller:
+        return jaccard, 0.0
+    containment = jaccard * (a.shingle_count + b.shingle_count) / ((1 + jaccard) * smaller)
+    return jaccard, min(containment, 1.0)
+
+
+def is_near_duplicate(a: Fingerprint, b: Fingerprint) -> bool:
+    if a.content_hash == b.content_hash:
+        return True
+    if min(a.shingle_count, b.shingle_count) < MIN_SHINGLES:
+        return False
+    jaccard, containment = similarity(a, b)
+    return jaccard >= MIN_JACCARD or containment >= MIN_CONTAINMENT
+
+
+def original_source(text: str) -> str | None:
+    """The outlet a page credits as the original ("Original Source: Yonhap")."""
+    for pattern in ORIGINAL_SOURCE_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            return match.group("source").strip(" .'")
+    return None
+
+
+def fingerprint(article: Article) -> Article:
+    return dataclasses.replace(
+        article,
+        fingerprint=make_fingerprint(article.text),
+        original_source=article.original_source or original_source(article.text),
+    )
+
+
+def assign_clusters(
+    es: Elasticsearch, settings: Settings, articles: list[Article]
+) -> list[Article]:
+    """Link each article to the most similar earlier article (in the index or earlier in this
+    batch). One _msearch looks up the candidates of the whole batch."""
+    articles = [a if a.fingerprint else fingerprint(a) for a in articles]
+    fingerprints = [(a.id, a.fingerprint) for a in articles if a.fingerprint]
+    indexed = article_store.similar(es, settings, fingerprints, MAX_CANDIDATES)
+    batch: list[Similar] = []
+    clustered = []
+    for article, candidates in zip(articles, indexed, strict=True):
+        fp = article.fingerprint
+        assert fp is not None
+        pool = candidates + [k for k in batch if set(fp.bands) & set(k.fingerprint.bands)]
+        match = _best_match(fp, pool)
+        cluster_id = match.cluster_id if match else article.id
+        article = dataclasses.replace(
+            article, cluster_id=cluster_id, duplicate_of=match.id if match else None
+        )
+        batch.append(Similar(article.id, cluster_id, fp))
+        clustered.append(article)
+    return clustered
+
+
+def _best_match(fp: Fingerprint, pool: list[Similar]) -> Similar | None:
+    best, best_score = None, 0.0
+    for known in pool:
+        if is_near_duplicate(fp, known.fingerprint):
+            score = sum(similarity(fp, known.fingerprint))
+            if known.fingerprint.content_hash == fp.content_hash:
+                score = 3.0
+            if score > best_score:
+                best, best_score = known, score
+    return best

@@ -1,0 +1,228 @@
+"""news-articles: one document per article, `_id` = hash of its canonical URL.
+
+Articles are written with the `create` op: a 409 conflict simply means "already
+indexed", which makes reruns idempotent. Queries are built elsewhere (search/,
+alerts/) and run here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+
+from pipeline.config import Settings
+from pipeline.models import EntityHit, Fingerprint, Tag, TaggedArticle
+from pipeline.store.indices import Index
+
+# Fields only dedup needs; never sent back to search results.
+FINGERPRINT_FIELDS = ["minhash", "lsh_bands"]
+
+
+def document(item: TaggedArticle) -> dict[str, Any]:
+    """The Elasticsearch document (see config/elasticsearch/articles.json)."""
+    doc = asdict(item.article)
+    doc.pop("id")
+    fp = doc.pop("fingerprint") or {}
+    doc["content_hash"] = fp.get("content_hash")
+    doc["minhash"] = list(fp.get("minhash", ()))
+    doc["lsh_bands"] = list(fp.get("bands", ()))
+    doc["shingle_count"] = fp.get("shingle_count", 0)
+    doc["published_at"] = _iso(item.article.published_at)
+    doc["fetched_at"] = _iso(item.fetched_at)
+    doc.update(tag_fields(item.tags, item.entities))
+    doc["cluster_id"] = item.article.cluster_id or item.article.id
+    return doc
+
+
+def hit(item: TaggedArticle) -> dict[str, Any]:
+    """The article as a search hit (`_id`, `_source`), as alert matching reads them."""
+    return {"_id": item.article.id, "_source": document(item)}
+
+
+def tag_fields(tags: list[Tag], entities: list[EntityHit]) -> dict[str, Any]:
+    """The document fields written by the tagging stage (also used by retagging)."""
+    by_type: dict[str, list[str]] = {"person": [], "organisation": [], "place": []}
+    for entity in entities:
+        by_type[entity.type].append(entity.name)
+    return {
+        "topics": [tag.topic for tag in tags],
+        "tags": [asdict(tag) for tag in tags],
+        "entities": [entity.id for entity in entities],
+        "people": by_type["person"],
+        "organisations": by_type["organisation"],
+        "places": by_type["place"],
+    }
+
+
+TAG_FIELDS = ("topics", "tags", "entities", "people", "organisations", "places")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _name(settings: Settings) -> str:
+    return settings.index_name(Index.ARTICLES)
+
+
+def existing_ids(es: Elasticsearch, settings: Settings, ids: list[str]) -> set[str]:
+    """Which of `ids` are already indexed, in one round trip."""
+    if not ids:
+        return set()
+    response = es.mget(index=_name(settings), ids=ids, source=False)
+    return {doc["_id"] for doc in response["docs"] if doc.get("found")}
+
+
+@dataclass
+class BulkResult:
+    created: int = 0
+    duplicates: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def create(es: Elasticsearch, settings: Settings, articles: Iterable[TaggedArticle]) -> BulkResult:
+    """Index new articles create-only: one already there counts as a duplicate."""
+    actions = ({"_op_type": "create", "_index": _name(settings), **hit(item)} for item in articles)
+    result = BulkResult()
+    for ok, info in helpers.streaming_bulk(
+        es, actions, raise_on_error=False, chunk_size=200, max_retries=3
+    ):
+        outcome = info["create"]
+        if ok:
+            result.created += 1
+        elif outcome.get("status") == 409:
+            result.duplicates += 1
+        else:
+            result.errors.append(f"{outcome.get('_id')}: {outcome.get('error')}")
+    return result
+
+
+def refresh(es: Elasticsearch, settings: Settings) -> None:
+    es.indices.refresh(index=_name(settings))
+
+
+def search(es: Elasticsearch, settings: Settings, **body: Any) -> dict[str, Any]:
+    return dict(es.search(index=_name(settings), **body))
+
+
+def msearch(es: Elasticsearch, settings: Settings, bodies: list[dict[str, Any]]) -> list[Any]:
+    """Several searches in one round trip; a failed one comes back with an `error`."""
+    searches: list[dict[str, Any]] = []
+    for body in bodies:
+        searches += [{"index": _name(settings)}, body]
+    return list(es.msearch(searches=searches)["responses"])
+
+
+def scan(
+    es: Elasticsearch, settings: Settings, query: dict[str, Any], fields: list[str], size: int = 500
+) -> Iterator[dict[str, Any]]:
+    """Every matching hit, in pages of `size`."""
+    yield from helpers.scan(es, index=_name(settings), query=query, _source=fields, size=size)
+
+
+def get(es: Elasticsearch, settings: Settings, article_id: str) -> dict[str, Any] | None:
+    """The article's document (without fingerprint fields), or None."""
+    found = es.options(ignore_status=404).get(
+        index=_name(settings), id=article_id, source_excludes=FINGERPRINT_FIELDS
+    )
+    return dict(found["_source"]) if found.get("found") else None
+
+
+def count(es: Elasticsearch, settings: Settings, query: dict[str, Any] | None = None) -> int:
+    return int(es.count(index=_name(settings), query=query)["count"])
+
+
+def value_counts(es: Elasticsearch, settings: Settings, field: str) -> dict[str, int]:
+    """Articles per value of a keyword field (topics, entities, ...)."""
+    response = search(
+        es, settings, size=0, aggs={"values": {"terms": {"field": field, "size": 5000}}}
+    )
+    return {b["key"]: b["doc_count"] for b in response["aggregations"]["values"]["buckets"]}
+
+
+def validate_query(es: Elasticsearch, settings: Settings, query: dict[str, Any]) -> str | None:
+    """None when Elasticsearch accepts the query, else its short reason."""
+    result = es.indices.validate_query(index=_name(settings), query=query, explain=True)
+    if result.get("valid"):
+        return None
+    explanations = result.get("explanations") or [{}]
+    error = explanations[0].get("error") or result.get("error") or "invalid query"
+    return short_error(str(error))
+
+
+def short_error(error: str) -> str:
+    # "[index/uuid] QueryShardException[Failed to parse query [x]]; nested: ParseException[...]"
+    nested = error.split("nested: ")
+    return nested[1].rstrip("; ") if len(nested) > 1 else error[:300]
+
+
+def update_fields(
+    es: Elasticsearch, settings: Settings, updates: list[tuple[str, dict[str, Any]]]
+) -> tuple[int, list[str]]:
+    """Partial updates (id, fields); returns (updated, errors)."""
+    actions = (
+        {"_op_type": "update", "_index": _name(settings), "_id": article_id, "doc": doc}
+        for article_id, doc in updates
+    )
+    updated, errors = 0, []
+    for ok, info in helpers.streaming_bulk(es, actions, raise_on_error=False, max_retries=3):
+        if ok:
+            updated += 1
+        else:
+            outcome = info["update"]
+            errors.append(f"{outcome.get('_id')}: {outcome.get('error')}")
+    return updated, errors
+
+
+@dataclass(frozen=True)
+class Similar:
+    """An indexed article that may be a near-duplicate: its id, story and fingerprint."""
+
+    id: str
+    cluster_id: str
+    fingerprint: Fingerprint
+
+
+def similar(
+    es: Elasticsearch, settings: Settings, articles: list[tuple[str, Fingerprint]], limit: int
+) -> list[list[Similar]]:
+    """For each (id, fingerprint): up to `limit` other articles sharing an LSH band or the
+    body hash, in one round trip."""
+    if not articles:
+        return []
+    bodies = [
+        {
+            "size": limit,
+            "query": {
+                "bool": {
+                    "should": [
+                        {"terms": {"lsh_bands": list(fp.bands)}},
+                        {"term": {"content_hash": fp.content_hash}},
+                    ],
+                    "must_not": [{"ids": {"values": [article_id]}}],
+                }
+            },
+            "_source": ["cluster_id", "content_hash", "minhash", "shingle_count", "lsh_bands"],
+        }
+        for article_id, fp in articles
+    ]
+    results = []
+    for item in msearch(es, settings, bodies):
+        hits = item.get("hits", {}).get("hits", []) if "error" not in item else []
+        results.append([_similar(h) for h in hits if h["_source"].get("minhash")])
+    return results
+
+
+def _similar(raw: dict[str, Any]) -> Similar:
+    source = raw["_source"]
+    fp = Fingerprint(
+        content_hash=source.get("content_hash", ""),
+        minhash=tuple(source["minhash"]),
+        bands=tuple(source.get("lsh_bands", [])),
+        shingle_count=int(source.get("shingle_count", 0)),
+    )
+    return Similar(raw["_id"], source.get("cluster_id") or raw["_id"], fp)

@@ -1,0 +1,56 @@
+"""The indices newsmon keeps, and their setup from config/elasticsearch/<kind>.json.
+
+Each kind is a versioned index (`news-articles-v1`) behind an alias (`news-articles`),
+so a mapping change can be rolled out by reindexing into `-v2` and moving the alias.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+from elasticsearch import BadRequestError, Elasticsearch
+
+from pipeline.config import MAPPINGS_DIR, Settings
+
+MAPPING_VERSION = 1
+
+
+class Index(StrEnum):
+    """Index kinds; the name is the settings' prefix + the value (`news-articles`)."""
+
+    ARTICLES = "articles"
+    FEEDS = "feeds"
+    ALERT_RULES = "alert-rules"
+    ALERT_EVENTS = "alert-events"
+    SAVED_SEARCHES = "saved-searches"
+
+
+def load_mapping(kind: Index) -> dict[str, Any]:
+    return dict(json.loads((MAPPINGS_DIR / f"{kind}.json").read_text(encoding="utf-8")))
+
+
+def ensure_indices(es: Elasticsearch, settings: Settings) -> list[str]:
+    """Create missing indices and aliases; add new fields to existing ones. Returns created."""
+    created = []
+    for kind in Index:
+        alias = settings.index_name(kind)
+        body = load_mapping(kind)
+        if es.indices.exists_alias(name=alias):
+            es.indices.put_mapping(index=alias, **body["mappings"])
+            continue
+        concrete = f"{alias}-v{MAPPING_VERSION}"
+        try:
+            es.indices.create(
+                index=concrete,
+                settings=body["settings"],
+                mappings=body["mappings"],
+                aliases={alias: {"is_write_index": True}},
+            )
+            created.append(concrete)
+        except BadRequestError as exc:
+            # Parallel tasks may race to create the same index; losing the race is fine.
+            if exc.error != "resource_already_exists_exception":
+                raise
+    return created

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import REPO_CONFIG_DIR, load_taxonomy
+from pipeline.devtools.tag_eval import evaluate, load_labelled
+from pipeline.errors import ConfigError
+from pipeline.ingest.tag import Tagger
+from tests.support import FIXTURES
+
+LABELLED = FIXTURES / "tagging" / "labelled.jsonl"
+STARTER_TOPICS = [
+    "russia-dprk-relations",
+    "dprk-missile-tests",
+    "dprk-nuclear-program",
+    "ukraine-war",
+    "russia-china-relations",
+    "inter-korean-relations",
+    "us-dprk-relations",
+    "sanctions",
+    "korean-peninsula",
+    "south-korea-politics",
+]
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger(load_taxonomy(REPO_CONFIG_DIR / "topics.yaml"))
+
+
+def refs(tagger: Tagger, text: str) -> list[tuple[str, str]]:
+    """Entity matches (phrases left out)."""
+    found = tagger.matcher.find("text", text)
+    return [(m.term, m.ref) for m in found if not m.ref.startswith("phrase:")]
+
+
+def test_longest_alias_wins_and_word_boundaries_hold(tagger: Tagger) -> None:
+    assert refs(tagger, "North Korea's envoy") == [("North Korea", "north-korea")]
+    assert refs(tagger, "South Korea and Korea") == [("South Korea", "south-korea")]
+    assert refs(tagger, "Kim met Kim Jong Un") == [("Kim Jong Un", "kim-jong-un")]
+    assert refs(tagger, "Prussia, Belorussian, russian") == [("russian", "russia")]
+
+
+def test_multilingual_aliases_with_inflections(tagger: Tagger) -> None:
+    assert refs(tagger, "Россией и КНДР") == [("Россией", "russia"), ("КНДР", "north-korea")]
+    assert refs(tagger, "북한이 김정은의") == [
+        ("북한이", "north-korea"),
+        ("김정은의", "kim-jong-un"),
+    ]
+    assert refs(tagger, "Путина встретили в Пхеньяне") == [
+        ("Путина", "vladimir-putin"),
+        ("Пхеньяне", "pyongyang"),
+    ]
+
+
+def test_capitals_aliases_match_only_in_capitals(tagger: Tagger) -> None:
+    assert refs(tagger, "the US and the UN") == [("US", "united-states"), ("UN", "united-nations")]
+    assert refs(tagger, "let us go, un jour") == []
+
+
+def test_mention_offsets_point_at_the_text(tagger: Tagger) -> None:
+    text = "Ё Putin said Pyongyang's envoy was welcome. 북한의 입장"
+    for mention in tagger.matcher.find("text", text):
+        assert text[mention.start : mention.end] == mention.term
+
+
+def test_tag_carries_evidence_window_score_and_parent(tagger: Tagger) -> None:
+    result = tagger.analyze(
+        "Putin meets North Korean envoy",
+        "Vladimir Putin met North Korea's Ri Hi Yong in Moscow on Wednesday.\n"
+        "The two sides discussed the treaty signed in Pyongyang last year.",
+    )
+    by_topic = {tag.topic: tag for tag in result.tags}
+    tag = by_topic["russia-dprk-relations"]
+    assert tag.window == "Putin meets North Korean envoy"
+    assert tag.score == 6.0 and tag.via is None  # weakest side: North Korea, title + lead
+    assert {m.ref for m in tag.evidence} >= {"vladimir-putin", "north-korea", "ri-hi-yong"}
+    assert by_topic["korean-peninsula"].via == "russia-dprk-relations"
+    assert {e.id for e in result.entities} >= {"vladimir-putin", "ri-hi-yong", "moscow"}
+    assert next(e for e in result.entities if e.id == "ri-hi-yong").type == "person"
+
+
+def test_incidental_late_mention_does_not_tag(tagger: Tagger) -> None:
+    text = (
+        "Russia and China agreed on Tuesday to expand trade in roubles and yuan. "
+        "Officials discussed energy, farming and a new bridge over the Amur river. "
+        * 3
+        + "Separately, Russia said it was watching North Korea."
+    )
+    topics = {t.topic for t in tagger.tag("Russia and China expand trade", text)}
+    assert "russia-china-relations" in topics
+    assert "russia-dprk-relations" not in topics
+
+
+def test_none_of_vetoes(tagger: Tagger) -> None:
+    text = "The impeachment inquiry examined military aid to Ukraine during the war."
+    assert "ukraine-war" not in {t.topic for t in tagger.tag("", text)}
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key", "problem"),
+    [
+        (
+            "topics:\n  - id: t\n    name: T\n    all_of: [nowhere]\n",
+            "topics[0] (t).all_of[0]",
+            "unknown group or entity 'nowhere'",
+        ),
+        ("topics:\n  - id: t\n    name: T\n", "topics[0] (t)", "needs all_of or any_of"),
+        (
+            "topics:\n  - id: t\n    name: T\n    any_of: [g]\n    parent: p\n"
+            "groups:\n  g: {phrases: [x]}\n",
+            "topics[0] (t).parent",
+            "unknown topic 'p'",
+        ),
+        ("groups:\n  g: {entities: [ghost]}\n", "groups.g.entities[0]", "unknown entity 'ghost'"),
+        (
+            "topics:\n  - id: t\n    name: T\n    any_of: [g]\n    window: fortnight\n"
+            "groups:\n  g: {phrases: [x]}\n",
+            "topics[0] (t).window",
+            "Input should be",
+        ),
+    ],
+)
+def test_rule_errors_name_topic_and_key(
+    tmp_path: Path, yaml_text: str, key: str, problem: str
+) -> None:
+    path = tmp_path / "topics.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ConfigError) as info:
+        load_taxonomy(path)
+    assert info.value.key.startswith(key), info.value
+    assert problem in info.value.problem
+
+
+def test_labelled_set_meets_accuracy_targets(tagger: Tagger) -> None:
+    items = load_labelled(LABELLED)
+    assert len(items) >= 80
+    scores = evaluate(tagger, items)
+    for topic in STARTER_TOPICS:
+        score = scores[topic]
+        assert score.support >= 8, topic
+        assert score.precision >= 0.95, (topic, score.false_positives)
+        assert score.recall >= 0.9, (topic, score.false_negatives)
+
+
+def test_word_window_needs_the_terms_within_n_words() -> None:
+    from pipeline.config import EntityConfig, GroupConfig, Taxonomy, TopicConfig
+
+    taxonomy = Taxonomy(
+        entities={"seoul": EntityConfig(id="seoul", type="place", name="Seoul", aliases=["Seoul"])},
+        groups={"talks": GroupConfig(phrases=["talks"])},
+        topics=[
+            TopicConfig(
+                id="t", name="T", all_of=["seoul", "talks"], near=["seoul", "talks"], window=5
+            )
+        ],
+    )
+    tagger = Tagger(taxonomy)
+    near = tagger.tag("", "Seoul said the talks went well. Seoul again. Talks again.")
+    assert near and near[0].window == "Seoul said the talks"
+    far = "Seoul " + "word " * 10 + "talks"
+    assert tagger.tag("", far) == []
