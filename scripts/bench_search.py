@@ -2,7 +2,7 @@
 highlights and story collapse (what the web UI asks), and the index size on disk.
 
     .venv/bin/python scripts/bench_search.py [--articles 1000000] [--queries 300]
-        [--corpus ../shared/corpus/extraction/ground-truth.json] [--keep] [--json]
+        [--corpus CORPUS/extraction/ground-truth.json] [--keep] [--json]
 
 Needs the Elasticsearch newsmon uses. Builds its own index (prefix bench-search-) from
 real sentences: the labelled tagging texts, plus the article bodies of --corpus when

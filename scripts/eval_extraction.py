@@ -4,7 +4,7 @@
 
 The corpus folder holds `ground-truth.json` ({id: {"articleBody", "url"}}) and
 `html/<id>.html.gz`. Prints precision, recall and F1 (the benchmark's shingle
-metric, pipeline.quality) for newsmon's extraction and, in the same run, for
+metric, pipeline.devtools.extraction_eval) for newsmon's extraction and, in the same run, for
 `trafilatura.extract(html)` with its defaults.
 """
 

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.channels.connections import Credentials, airflow_connection
 from pipeline.channels.messages import Message
 from pipeline.errors import DeliveryError
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What a channel's Airflow connection provides: the endpoint and its secrets."""
-
-    url: str | None = None
-    host: str | None = None
-    port: int | None = None
-    login: str | None = None
-    password: str | None = None
 
 
 class Channel(BaseModel):
@@ -38,11 +27,7 @@ class Channel(BaseModel):
         raise NotImplementedError
 
     def credentials(self) -> Credentials:
-        if not self.connection:
-            return Credentials()
-        from pipeline.channels.connections import airflow_connection  # imports Airflow
-
-        return airflow_connection(self.connection)
+        return airflow_connection(self.connection) if self.connection else Credentials()
 
 
 def secret(env: Mapping[str, str], name: str | None, what: str) -> str | None:

@@ -1,12 +1,24 @@
 """Channel secrets held in Airflow connections. This and pipeline/tasks.py are the only
-modules that import Airflow, and this one only when a channel names a connection."""
+modules that import Airflow, and this one only when a channel names a connection
+(inside `airflow_connection`)."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
-from pipeline.channels.base import Credentials
 from pipeline.errors import DeliveryError
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a channel's Airflow connection provides: the endpoint and its secrets."""
+
+    url: str | None = None
+    host: str | None = None
+    port: int | None = None
+    login: str | None = None
+    password: str | None = None
 
 
 @functools.lru_cache(maxsize=64)  # one lookup per connection per process, not per message

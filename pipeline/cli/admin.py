@@ -12,9 +12,9 @@ from pipeline.config import load_alerts, load_feeds, load_settings, load_topics
 
 
 def register(commands: Any) -> None:
-    es = commands.add_parser("es", help="the local Elasticsearch (not used with NEWSMON_ES_URL)")
-    es.add_argument("action", choices=["start", "stop", "status"])
-    es.set_defaults(handler=es_command)
+    local = commands.add_parser("es", help="the local Elasticsearch (not used with NEWSMON_ES_URL)")
+    local.add_argument("action", choices=["start", "stop", "status"])
+    local.set_defaults(handler=es_command)
 
     setup = commands.add_parser("setup", help="create the Elasticsearch indices and aliases")
     setup.set_defaults(handler=setup_command)

@@ -17,15 +17,15 @@ AIRFLOW_SERVICES = [
 ]
 
 
-def _readme_production_section() -> str:
-    readme = (REPO / "README.md").read_text()
-    return readme.split("## Production (docker/)", 1)[1].split("\n## ", 1)[0]
+def _production_docs() -> str:
+    operations = (REPO / "docs" / "operations.md").read_text()
+    return operations.split("## Production (docker/)", 1)[1].split("\n## ", 1)[0]
 
 
-def test_compose_has_every_service_the_readme_names() -> None:
+def test_compose_has_every_service_the_docs_name() -> None:
     services = set(COMPOSE["services"])
     assert {"elasticsearch", "kibana", "postgres", "airflow-init", *AIRFLOW_SERVICES} <= services
-    section = _readme_production_section()
+    section = _production_docs()
     for name in re.findall(r"`(airflow-[a-z-]+)`", section):
         assert name in services, name
 
@@ -39,8 +39,8 @@ def test_airflow_services_are_built_from_the_project_dockerfile() -> None:
     assert COMPOSE["services"]["airflow-apiserver"]["command"] == ["api-server"]
 
 
-def test_compose_uses_the_variables_the_readme_promises() -> None:
-    promised = set(re.findall(r"NEWSMON_[A-Z_]+", _readme_production_section()))
+def test_compose_uses_the_variables_the_docs_promise() -> None:
+    promised = set(re.findall(r"NEWSMON_[A-Z_]+", _production_docs()))
     assert {"NEWSMON_ES_URL", "NEWSMON_INDEX_PREFIX", "NEWSMON_CONFIG_DIR"} <= promised
     for name in AIRFLOW_SERVICES:
         assert promised <= set(COMPOSE["services"][name]["environment"]), name
