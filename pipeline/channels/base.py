@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import httpx
@@ -40,13 +41,16 @@ def secret(env: Mapping[str, str], name: str | None, what: str) -> str | None:
     return value
 
 
-# One client for all posts: creating one per message (as httpx.post does) builds a new
-# TLS context each time, which cost more than the delivery itself.
-_HTTP = httpx.Client(follow_redirects=False)
+@functools.cache
+def _http() -> httpx.Client:
+    # One client for all posts: creating one per message (as httpx.post does) builds a new
+    # TLS context each time, which cost more than the delivery itself. Made on first use,
+    # not when config (which imports the channel types) is loaded.
+    return httpx.Client(follow_redirects=False)
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
-    response = _HTTP.post(url, content=body, headers=headers, timeout=timeout)
+    response = _http().post(url, content=body, headers=headers, timeout=timeout)
     if not 200 <= response.status_code < 300:
         raise DeliveryError(f"{url} answered HTTP {response.status_code}")
 

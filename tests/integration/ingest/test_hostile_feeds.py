@@ -1,5 +1,5 @@
 """Broken and hostile feeds from a real server on 127.0.0.1: each case and its outcome
-(the README's table lists the same). A bad feed costs only itself."""
+(docs/operations.md lists the same). A bad feed costs only itself."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Quality gate: extraction F1 on our own fixture pages must not drop below its floor.
 
-The floor is the score measured when the gate was set (see README); raise it when
+The floor is the score measured when the gate was set (see docs/pipeline.md); raise it when
 extraction improves, never lower it to make a change pass.
 """
 
