@@ -12,10 +12,13 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1s
 
 venv: $(STAMP)
 
+# Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set (as on CI machines)
+# Python never writes .pyc files, and every process (each Airflow task, each CLI call)
+# would compile all of Airflow, the Elasticsearch client and trafilatura from source.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync -q --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 

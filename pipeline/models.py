@@ -126,26 +126,19 @@ class FeedResult:
     near_duplicate: int = 0  # indexed into an existing story cluster
     poll: str = "fetched"  # fetched | not_modified (HTTP 304) | unchanged (same body) | failed
     retry_after: float | None = None  # seconds, when the server said when to come back
-    alerts: int = 0  # alert events created right after indexing
-    alerts_delivered: int = 0
     failures: list[str] = field(default_factory=list)
 
 
 @dataclass
 class RunSummary:
-    feeds: list[FeedResult]
+    """An ingest run: each feed's result, and the alerts raised on what it indexed."""
 
-    COUNTERS = (
-        "entries",
-        "new",
-        "duplicate",
-        "extracted",
-        "failed",
-        "indexed",
-        "near_duplicate",
-        "alerts",
-        "alerts_delivered",
-    )
+    feeds: list[FeedResult]
+    alerts: int = 0  # alert events created right after indexing
+    alerts_delivered: int = 0
+    failures: list[str] = field(default_factory=list)  # of the run, not of one feed
+
+    COUNTERS = ("entries", "new", "duplicate", "extracted", "failed", "indexed", "near_duplicate")
 
     def totals(self) -> dict[str, int]:
         totals = {
@@ -154,12 +147,17 @@ class RunSummary:
         }
         for name in self.COUNTERS:
             totals[name] = sum(getattr(f, name) for f in self.feeds)
+        totals["alerts"], totals["alerts_delivered"] = self.alerts, self.alerts_delivered
         for poll in ("not_modified", "unchanged"):  # conditional GET's savings
             totals[f"feeds_{poll}"] = sum(1 for f in self.feeds if f.poll == poll)
         return totals
 
     def to_json(self) -> dict[str, Any]:
-        return {"totals": self.totals(), "feeds": [asdict(f) for f in self.feeds]}
+        return {
+            "totals": self.totals(),
+            "feeds": [asdict(f) for f in self.feeds],
+            "failures": self.failures,
+        }
 
 
 @dataclass(frozen=True)

@@ -17,48 +17,87 @@ NEW_ARTICLES_URI = "newsmon://news-articles"
 ALERTS_LOOKBACK = timedelta(hours=2)  # events are create-only: a generous look-back is safe
 
 
-def due_feed_ids() -> list[str]:
-    """The feeds due for a poll now (each has its own adaptive interval); also sets up
-    the indices once, so the per-feed tasks need not."""
-    from pipeline.config import load_feeds, load_settings
+def plan_shards(force: bool = False, feed_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """news_ingest's first task: the feeds this run polls, cut into shards (one mapped
+    task each). The feeds due now, each on its own schedule; with `force`, every feed;
+    feeds named in `feed_ids` are polled whether due or not. Also sets up the indices
+    once, so the shard tasks need not."""
+    from pipeline.config import load_settings, select_feeds
     from pipeline.ingest.schedule import is_due
+    from pipeline.ingest.workers import default_processes
     from pipeline.store import feeds, session
 
     settings = load_settings()
+    configured = select_feeds(settings, feed_ids or None)
     with session(settings, setup=True) as es:
-        configured = load_feeds(settings)
         states = feeds.load_states(es, settings, [feed.id for feed in configured])
     now = datetime.now(UTC)
-    return [feed.id for feed in configured if is_due(states[feed.id], now)]
+    chosen = [
+        feed.id
+        for feed in configured
+        if force or feed_ids or is_due(states[feed.id], now, settings)
+    ]
+    count = min(len(chosen), settings.ingest_shards or 2 * default_processes())
+    shards = [chosen[index::count] for index in range(count)]
+    return [
+        {"label": _shard_label(number, count, ids), "feeds": ids}
+        for number, ids in enumerate(shards, 1)
+    ]
 
 
-def ingest_feed_by_id(feed_id: str) -> dict[str, Any]:
-    """Ingest one feed; retryable feed failures raise so Airflow retries the task, and a
-    config error fails it at once (retrying cannot fix a bad file)."""
+def _shard_label(number: int, count: int, feed_ids: list[str]) -> str:
+    """What the Airflow UI shows for the shard's map index."""
+    shown = ", ".join(feed_ids[:3]) + (", ..." if len(feed_ids) > 3 else "")
+    return f"shard {number}/{count}: {len(feed_ids)} feeds ({shown})"
+
+
+def ingest_shard(feed_ids: list[str]) -> dict[str, Any]:
+    """Ingest a shard's feeds (concurrently, in one engine). The task succeeds when every
+    feed was processed: a feed that failed is recorded in news-feeds and polled again
+    on its own backoff, not by rerunning the shard. A config error fails it at once
+    (retrying cannot fix a bad file)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from pipeline.config import load_settings
+    from pipeline.config import load_settings, select_feeds
     from pipeline.errors import ConfigError
-    from pipeline.ingest.engine import IngestContext, ingest_feed, select_feeds
+    from pipeline.ingest.engine import IngestContext, ingest_feeds
 
     try:
         settings = load_settings()
-        (feed,) = select_feeds(settings, [feed_id])
-        ctx = IngestContext.open(settings, setup_indices=False)  # due_feed_ids did it
+        feeds = select_feeds(settings, feed_ids)
+        ctx = IngestContext.open(settings, setup_indices=False)  # plan_shards did it
     except ConfigError as exc:
         raise AirflowFailException(str(exc)) from exc
     try:
-        result = ingest_feed(ctx, feed, raise_transient=True)
+        summary = ingest_feeds(ctx, feeds, progress=_log_feed)
+        peak = ctx.pages.peak_rss_mb()
     finally:
         ctx.close()
-    return asdict(result)
+    return {
+        **summary.totals(),
+        "failed_feeds": {f.feed_id: f.error for f in summary.feeds if not f.ok},
+        "failures": summary.failures[:20],
+        "peak_rss_mb": peak,
+    }
+
+
+def _log_feed(result: Any) -> None:
+    """One line per feed in the task log."""
+    status = "ok" if result.ok else f"FAILED: {result.error}"
+    print(
+        f"{result.feed_id}: {status} ({result.poll}; entries {result.entries}, new {result.new},"
+        f" indexed {result.indexed}, failed {result.failed})"
+    )
 
 
 def total_results(results: list[dict[str, Any]]) -> dict[str, int]:
-    """The run's totals from the feed tasks' results."""
-    from pipeline.models import FeedResult, RunSummary
-
-    return RunSummary(feeds=[FeedResult(**result) for result in results]).totals()
+    """The run's totals from the shard tasks' results."""
+    totals: dict[str, int] = {}
+    for result in results:
+        for key, value in result.items():
+            if isinstance(value, int) and key != "peak_rss_mb":
+                totals[key] = totals.get(key, 0) + value
+    return totals
 
 
 def retag_all() -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pipeline.config.alerts import (
     load_alerts,
     parse_duration,
 )
-from pipeline.config.feeds import FeedConfig, load_feeds
+from pipeline.config.feeds import FeedConfig, load_feeds, select_feeds
 from pipeline.config.settings import MAPPINGS_DIR, REPO_CONFIG_DIR, Settings, load_settings
 from pipeline.config.taxonomy import (
     EntityConfig,
@@ -48,4 +48,5 @@ __all__ = [
     "load_taxonomy",
     "load_topics",
     "parse_duration",
+    "select_feeds",
 ]

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from pipeline.config.loading import SLUG, Strict, load_list, reject_duplicate_ids
 from pipeline.config.settings import Settings
+from pipeline.errors import ConfigError
 
 
 class FeedConfig(Strict):
@@ -18,6 +19,7 @@ class FeedConfig(Strict):
     kind: Literal["rss"] = "rss"
     language: str | None = None
     interval: int | None = Field(default=None, ge=1, description="minutes between polls")
+    max_interval: int | None = Field(default=None, ge=1, description="longest wait, minutes")
 
     @field_validator("url")
     @classmethod
@@ -32,3 +34,17 @@ def load_feeds(settings: Settings) -> list[FeedConfig]:
     feeds = load_list(path, "feeds", FeedConfig)
     reject_duplicate_ids(path, "feeds", feeds)
     return feeds
+
+
+def select_feeds(settings: Settings, feed_ids: list[str] | None) -> list[FeedConfig]:
+    """The configured feeds with these ids (all when None), in the order asked."""
+    feeds = load_feeds(settings)
+    if not feed_ids:
+        return feeds
+    by_id = {feed.id: feed for feed in feeds}
+    unknown = [fid for fid in feed_ids if fid not in by_id]
+    if unknown:
+        raise ConfigError(
+            str(settings.config_dir / "feeds.yaml"), "feeds", f"no feed with id {unknown[0]!r}"
+        )
+    return [by_id[fid] for fid in feed_ids]

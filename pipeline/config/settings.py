@@ -33,9 +33,16 @@ class Settings(Strict):
     max_page_bytes: int = Field(default=5_000_000, gt=0)
     max_entries_per_feed: int = Field(default=100, ge=1)
     ingest_interval_minutes: int = Field(default=15, ge=1)
-    # A feed's own poll interval adapts between these (see pipeline/ingest/schedule.py).
-    feed_min_interval_minutes: float = Field(default=5, gt=0)
-    feed_max_interval_minutes: float = Field(default=360, gt=0)
+    # How a run is spread over the machine: news_ingest's shard tasks (default 2 per
+    # core), worker processes per ingest for extraction and tagging (default one per
+    # core; 0 or 1 = in the ingest process), threads fetching feeds and pages.
+    ingest_shards: int | None = Field(default=None, ge=1)
+    ingest_processes: int | None = Field(default=None, ge=0)
+    ingest_threads: int = Field(default=32, ge=1)
+    # A feed's own poll interval follows its publishing rate between these (see
+    # pipeline/ingest/schedule.py); the cap is how long a new item may wait at most.
+    feed_min_interval_minutes: float = Field(default=1, gt=0)
+    feed_max_interval_minutes: float = Field(default=60, gt=0)
     # Politeness per host, across every newsmon process on this machine.
     host_min_delay_seconds: float = Field(default=1.0, ge=0)
     host_max_connections: int = Field(default=2, ge=1)

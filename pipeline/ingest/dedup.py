@@ -18,9 +18,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import struct
 
 import numpy as np
-from datasketch import MinHash
 from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings
@@ -37,9 +37,6 @@ MIN_SHINGLES = 20  # below this a text is too short to call a near-duplicate
 MAX_CANDIDATES = 10
 
 _WORDS = re.compile(r"\w+", re.UNICODE)
-# Signatures are stored in the index: the scheme and seed must never change silently.
-MINHASH_SCHEME = "affine32"
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=1, scheme=MINHASH_SCHEME)
 ORIGINAL_SOURCE_PATTERNS = [
     re.compile(p, re.IGNORECASE)
     for p in (
@@ -59,17 +56,47 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
+# MinHash signatures are stored in the index, so the hashing must never change: this is
+# datasketch 2's MinHash(num_perm=120, seed=1, scheme="affine32") value for value (a test
+# compares them), without datasketch, whose import pulls in scipy (a second per process).
+def _permutations(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Odd multipliers and offsets of the affine maps h -> a*h + b (mod 2^32)."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+_A, _B = _permutations()
+
+
+def _premix(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, applied once to every input hash."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
+
+
+def minhash(shingles: set[bytes]) -> tuple[int, ...]:
+    """The MinHash signature: per permutation, the least permuted hash of any shingle."""
+    hashes = np.array(
+        [struct.unpack("<I", hashlib.sha1(item).digest()[:4])[0] for item in shingles],
+        dtype=np.uint32,
+    ).reshape(-1, 1)
+    with np.errstate(over="ignore"):  # uint32 wraps around: that is the mod 2^32
+        permuted = _premix(hashes) * _A + _B
+    return tuple(int(v) for v in permuted.min(axis=0))
+
+
 def make_fingerprint(text: str) -> Fingerprint:
     words = _WORDS.findall(text.lower())
     grams = {
         " ".join(words[i : i + SHINGLE_WORDS]).encode()
         for i in range(max(1, len(words) - SHINGLE_WORDS + 1))
     }
-    minhash = MinHash(
-        num_perm=NUM_PERM, seed=1, permutations=_TEMPLATE.permutations, scheme=MINHASH_SCHEME
-    )
-    minhash.update_batch(list(grams))
-    values = tuple(int(v) for v in minhash.hashvalues)
+    values = minhash(grams)
     bands = tuple(
         f"{band}-{_band_hash(values[start : start + ROWS_PER_BAND])}"
         for band, start in enumerate(range(0, NUM_PERM, ROWS_PER_BAND))

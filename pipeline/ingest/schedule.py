@@ -1,12 +1,24 @@
-"""When to poll each feed next. Feeds that bring new items are polled more often, quiet
-ones less often: each poll multiplies the interval by FASTER (something new) or SLOWER
-(nothing new), within the configured bounds. Failing feeds back off exponentially
-(with jitter) from their base interval up to the maximum; they are never dropped.
+"""When to poll each feed next.
+
+A feed is polled about as often as it publishes: the interval is the typical gap
+between its recent items (from the dates in the feed), bounded by
+`feed_min_interval_minutes` below and by a cap above (`feed_max_interval_minutes`, or
+the feed's own `max_interval`; 60 minutes by default), so no feed waits longer than the
+cap and an active feed is polled on every run. A feed without dates adapts from its
+configured `interval`: faster after a poll that brought something new, slower after
+one that did not. Failing feeds back off exponentially (with jitter) up to the cap;
+a server's Retry-After is honoured even beyond it. Feeds are never dropped.
+
+A run polls the feeds due before the middle of the next scheduled interval, so a feed
+due a few seconds after a run's start is not left waiting a whole interval.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
+import statistics
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from pipeline.config import FeedConfig, Settings
@@ -16,14 +28,31 @@ from pipeline.store.feeds import FeedState
 FASTER = 0.75
 SLOWER = 1.25
 RATE_WEIGHT = 0.3  # weight of the latest poll in the moving average of new items
+RECENT_ITEMS = 10  # the typical gap is the median over the newest items' gaps
 
 
-def is_due(state: FeedState, now: datetime) -> bool:
-    return state.next_poll_at is None or datetime.fromisoformat(state.next_poll_at) <= now
+def is_due(state: FeedState, now: datetime, settings: Settings | None = None) -> bool:
+    if state.next_poll_at is None:
+        return True
+    slack = timedelta(minutes=settings.ingest_interval_minutes / 2) if settings else timedelta()
+    return datetime.fromisoformat(state.next_poll_at) <= now + slack
+
+
+def cap_minutes(feed: FeedConfig, settings: Settings) -> float:
+    return float(feed.max_interval or settings.feed_max_interval_minutes)
 
 
 def base_interval(feed: FeedConfig, settings: Settings) -> float:
     return float(feed.interval or settings.ingest_interval_minutes)
+
+
+def typical_gap_minutes(published: Sequence[datetime]) -> float | None:
+    """Median gap between the newest dated items, or None with fewer than two."""
+    newest = sorted(set(published), reverse=True)[:RECENT_ITEMS]
+    if len(newest) < 2:
+        return None
+    gaps = [(a - b).total_seconds() / 60 for a, b in itertools.pairwise(newest)]
+    return float(statistics.median(gaps))
 
 
 def after_poll(
@@ -32,11 +61,13 @@ def after_poll(
     feed: FeedConfig,
     settings: Settings,
     now: datetime,
+    published: Sequence[datetime] = (),
     rng: random.Random | None = None,
 ) -> FeedState:
-    """The feed's next state, given what this poll did (result.poll says how it went)."""
+    """The feed's next state, given what this poll did (result.poll says how it went)
+    and the publication dates of the items it read."""
     rng = rng or random.Random()
-    low, high = settings.feed_min_interval_minutes, settings.feed_max_interval_minutes
+    low, high = settings.feed_min_interval_minutes, cap_minutes(feed, settings)
     base = min(max(base_interval(feed, settings), low), high)
     state.polls += 1
     if not result.ok:
@@ -54,7 +85,13 @@ def after_poll(
     state.new_item_rate = round(
         (1 - RATE_WEIGHT) * state.new_item_rate + RATE_WEIGHT * result.new, 3
     )
-    interval = (state.interval_minutes or base) * (FASTER if result.new else SLOWER)
+    gap = typical_gap_minutes(published)
+    if gap is not None:
+        state.expected_gap_minutes = round(gap, 2)
+    if state.expected_gap_minutes is not None:
+        interval = state.expected_gap_minutes  # the expected time to the next item
+    else:
+        interval = (state.interval_minutes or base) * (FASTER if result.new else SLOWER)
     state.interval_minutes = round(min(max(interval, low), high), 2)
     state.next_poll_at = (now + timedelta(minutes=state.interval_minutes)).isoformat()
     return state

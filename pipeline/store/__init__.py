@@ -6,6 +6,7 @@ documents' shape and every read and write of them:
 - alert_rules.py     news-alert-rules: the rules as last synced (id = rule id)
 - alert_events.py    news-alert-events: one per (rule, story), created once
 - saved_searches.py  news-saved-searches: analysts' named searches (id = slug of name)
+- locks.py           news-locks: short leases serialising a step across workers
 
 indices.py names the indices (`Index`) and creates them from config/elasticsearch/;
 client.py makes and checks the client. Other packages build queries (search/, alerts/)

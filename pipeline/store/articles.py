@@ -79,9 +79,9 @@ def existing_ids(es: Elasticsearch, settings: Settings, ids: list[str]) -> set[s
 
 @dataclass
 class BulkResult:
-    created: int = 0
-    duplicates: int = 0
-    errors: list[str] = field(default_factory=list)
+    created_ids: set[str] = field(default_factory=set)
+    duplicate_ids: set[str] = field(default_factory=set)  # indexed before (409)
+    errors: dict[str, str] = field(default_factory=dict)  # id -> why it was not indexed
 
 
 def create(es: Elasticsearch, settings: Settings, articles: Iterable[TaggedArticle]) -> BulkResult:
@@ -93,11 +93,11 @@ def create(es: Elasticsearch, settings: Settings, articles: Iterable[TaggedArtic
     ):
         outcome = info["create"]
         if ok:
-            result.created += 1
+            result.created_ids.add(outcome["_id"])
         elif outcome.get("status") == 409:
-            result.duplicates += 1
+            result.duplicate_ids.add(outcome["_id"])
         else:
-            result.errors.append(f"{outcome.get('_id')}: {outcome.get('error')}")
+            result.errors[str(outcome.get("_id"))] = str(outcome.get("error"))
     return result
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, helpers
 from elasticsearch import ConnectionError as EsConnectionError
 
 from pipeline.config import Settings
@@ -36,6 +36,7 @@ class FeedState:
     polls: int = 0
     items_seen: int = 0
     new_item_rate: float = 0.0  # new items per poll, moving average
+    expected_gap_minutes: float | None = None  # typical gap between the feed's items
     not_modified: int = 0  # 304 answers
     unchanged: int = 0  # 200 answers with the same body as last time
     # WebSub subscription (pipeline/ingest/websub.py)
@@ -85,16 +86,38 @@ def list_docs(es: Elasticsearch, settings: Settings) -> list[dict[str, Any]]:
     return [hit["_source"] for hit in response["hits"]["hits"]]
 
 
-def record_result(
+def record_results(
     es: Elasticsearch,
     settings: Settings,
-    result: FeedResult,
-    url: str,
-    name: str,
-    state: FeedState | None = None,
+    records: list[tuple[FeedResult, str, str, FeedState | None]],
 ) -> None:
-    """Upsert the feed's document: the last poll's outcome plus its polling state."""
+    """Upsert each feed's document (result, url, name, polling state) in one bulk request:
+    the last poll's outcome plus its polling state."""
+    if not records:
+        return
     now = datetime.now(UTC).isoformat()
+    actions = [
+        {
+            "_op_type": "update",
+            "_index": _name(settings),
+            "_id": result.feed_id,
+            "doc": _health(result, url, name, state, now),
+            "doc_as_upsert": True,
+        }
+        for result, url, name, state in records
+    ]
+    try:
+        _, errors = helpers.bulk(es, actions, raise_on_error=False, max_retries=3)
+    except (ApiError, EsConnectionError) as exc:
+        errors = [{"update": {"error": str(exc)}}]
+    for error in errors if isinstance(errors, list) else []:
+        # Health bookkeeping must never fail an ingest that otherwise worked.
+        logger.warning("could not record feed health: %s", error)
+
+
+def _health(
+    result: FeedResult, url: str, name: str, state: FeedState | None, now: str
+) -> dict[str, Any]:
     doc: dict[str, Any] = {
         **(state.polling_doc() if state else {}),
         "last_poll": result.poll,
@@ -110,11 +133,7 @@ def record_result(
     }
     if result.ok:
         doc["last_success"] = now
-    try:
-        es.update(index=_name(settings), id=result.feed_id, doc=doc, doc_as_upsert=True)
-    except (ApiError, EsConnectionError) as exc:
-        # Health bookkeeping must never fail an ingest that otherwise worked.
-        logger.warning("could not record health of feed %s: %s", result.feed_id, exc)
+    return doc
 
 
 def save_websub(es: Elasticsearch, settings: Settings, state: FeedState) -> None:

@@ -25,6 +25,7 @@ class Index(StrEnum):
     ALERT_RULES = "alert-rules"
     ALERT_EVENTS = "alert-events"
     SAVED_SEARCHES = "saved-searches"
+    LOCKS = "locks"
 
 
 def load_mapping(kind: Index) -> dict[str, Any]:

@@ -26,8 +26,9 @@ def test_dags_import_without_errors(dagbag: Any) -> None:
 def test_news_ingest_structure(dagbag: Any) -> None:
     dag = dagbag.dags["news_ingest"]
     assert dag.timetable.delta == timedelta(minutes=15)
-    assert {t.task_id for t in dag.tasks} == {"list_feeds", "ingest_feed", "publish_new_articles"}
-    ingest = dag.get_task("ingest_feed")
+    assert {t.task_id for t in dag.tasks} == {"list_feeds", "ingest_shard", "publish_new_articles"}
+    assert set(dag.params) == {"force", "feeds"}  # shown in the trigger form
+    ingest = dag.get_task("ingest_shard")
     assert ingest.retries >= 1
     assert dag.get_task("list_feeds") in ingest.upstream_list
     publish = dag.get_task("publish_new_articles")

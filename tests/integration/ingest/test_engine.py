@@ -7,7 +7,8 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings
 from pipeline.errors import SearchSyntaxError
-from pipeline.ingest.engine import IngestContext, ingest_feeds, run_cycle, select_feeds
+from pipeline.config import select_feeds
+from pipeline.ingest.engine import IngestContext, ingest_feeds, run_cycle
 from pipeline.models import RunSummary
 from pipeline.search.pages import search
 from pipeline.store import make_es_client

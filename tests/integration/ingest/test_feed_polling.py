@@ -17,7 +17,7 @@ from elasticsearch import Elasticsearch
 from pipeline.config import Settings, load_feeds, load_settings
 from pipeline.ingest.engine import run_cycle
 from pipeline.store.feeds import load_states
-from pipeline.tasks import due_feed_ids
+from pipeline.tasks import plan_shards
 from tests.conftest import delete_indices, make_test_env
 from tests.support.fixture_site import FixtureSite, write_config_dir
 
@@ -61,10 +61,16 @@ def test_failing_feed_backs_off_and_stays_scheduled(polling: Settings, es: Elast
     assert health["last_status"] == "failed" and health["consecutive_failures"] == 2
 
 
-def test_only_due_feeds_are_polled(polling: Settings) -> None:
-    assert set(due_feed_ids()) == {"plain-world", "broken"}  # never polled: due
+def _planned(**params: object) -> set[str]:
+    return {feed for shard in plan_shards(**params) for feed in shard["feeds"]}  # type: ignore[arg-type]
+
+
+def test_only_due_feeds_are_polled_unless_forced(polling: Settings) -> None:
+    assert _planned() == {"plain-world", "broken"}  # never polled: due
     run_cycle(polling)
-    assert due_feed_ids() == []  # each got its next poll time in the future
+    assert _planned() == set()  # each got its next poll time in the future
+    assert _planned(force=True) == {"plain-world", "broken"}  # a manual run polls all
+    assert _planned(feed_ids=["broken"]) == {"broken"}
 
 
 def test_feeds_health_table_and_check_from_the_command_line(

@@ -5,10 +5,12 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline.ingest.dedup import (
+    NUM_PERM,
     content_hash,
     fingerprint,
     is_near_duplicate,
     make_fingerprint,
+    minhash,
     original_source,
     similarity,
 )
@@ -29,6 +31,19 @@ def test_fingerprint_is_stable_and_has_bands() -> None:
     a, b = make_fingerprint(text), make_fingerprint(text)
     assert a == b and len(a.minhash) == 120 and len(a.bands) == 40
     assert similarity(a, b) == (1.0, 1.0)
+
+
+def test_signatures_equal_datasketch_affine32_minhash() -> None:
+    """Signatures are stored in the index: they must stay those of datasketch's
+    MinHash(num_perm=120, seed=1, scheme="affine32"), which wrote the existing ones."""
+    from datasketch import MinHash
+
+    for text in ("", "one", "North Korea fired a missile " * 3, *fixture_stories().values()):
+        words = text.lower().split()
+        grams = {" ".join(words[i : i + 3]).encode() for i in range(max(1, len(words) - 2))}
+        reference = MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32")
+        reference.update_batch(list(grams))
+        assert minhash(grams) == tuple(int(v) for v in reference.hashvalues)
 
 
 def test_truncated_copy_is_contained_in_the_original() -> None:
