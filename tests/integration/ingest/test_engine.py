@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.config import Settings
+from pipeline.config import Settings, select_feeds
 from pipeline.errors import SearchSyntaxError
-from pipeline.config import select_feeds
 from pipeline.ingest.engine import IngestContext, ingest_feeds, run_cycle
 from pipeline.models import RunSummary
 from pipeline.search.pages import search
