@@ -17,7 +17,9 @@ NEW_ARTICLES_URI = "newsmon://news-articles"
 ALERTS_LOOKBACK = timedelta(hours=2)  # events are create-only: a generous look-back is safe
 
 
-def plan_shards(force: bool = False, feed_ids: list[str] | None = None) -> list[dict[str, Any]]:
+def plan_shards(
+    force: bool = False, feed_ids: list[str] | None = None, now: datetime | None = None
+) -> list[dict[str, Any]]:
     """news_ingest's first task: the feeds this run polls, cut into shards (one mapped
     task each). The feeds due now, each on its own schedule; with `force`, every feed;
     feeds named in `feed_ids` are polled whether due or not. Also sets up the indices
@@ -31,7 +33,7 @@ def plan_shards(force: bool = False, feed_ids: list[str] | None = None) -> list[
     configured = select_feeds(settings, feed_ids or None)
     with session(settings, setup=True) as es:
         states = feeds.load_states(es, settings, [feed.id for feed in configured])
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     chosen = [
         feed.id
         for feed in configured

@@ -41,71 +41,12 @@ from pipeline.config import load_settings  # noqa: E402
 from pipeline.store import make_es_client  # noqa: E402
 from tests.conftest import delete_indices  # noqa: E402
 from tests.support.fixture_site import write_config_dir  # noqa: E402
-from tests.support.loopback import QuietHandler, serve  # noqa: E402
+from tests.support.live_feed import LiveFeed  # noqa: E402
 from tests.support.receivers import HttpReceiver  # noqa: E402
 
 LABELLED = REPO / "tests" / "fixtures" / "tagging" / "labelled.jsonl"
 PROBE = "latencyprobe"
 ARRIVAL_TIMEOUT = 240
-
-
-class FeedServer:
-    """An RSS feed whose items the benchmark adds while Airflow polls it."""
-
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-        server = self
-
-        class Handler(QuietHandler):
-            def do_GET(self) -> None:
-                if self.path == "/feed.rss":
-                    body, kind = server.rss(), "application/rss+xml"
-                elif self.path.startswith("/a/"):
-                    item = next((i for i in server.items if i["path"] == self.path), None)
-                    if item is None:
-                        self.send_error(404)
-                        return
-                    body, kind = server.page(item), "text/html; charset=utf-8"
-                else:
-                    self.send_error(404)
-                    return
-                data = body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = serve(Handler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def add(self, title: str, text: str) -> None:
-        self.items.append(
-            {"path": f"/a/{uuid.uuid4().hex}.html", "title": title, "text": text, "at": time.time()}
-        )
-
-    def rss(self) -> str:
-        entries = "".join(
-            f"<item><title>{escape(i['title'])}</title><link>{self.base_url}{i['path']}</link>"
-            f"<guid>{self.base_url}{i['path']}</guid>"
-            f"<pubDate>{formatdate(i['at'], usegmt=True)}</pubDate></item>"
-            for i in reversed(self.items)
-        )
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-            f"<title>Latency probe</title><link>{self.base_url}/</link>{entries}</channel></rss>"
-        )
-
-    @staticmethod
-    def page(item: dict[str, Any]) -> str:
-        paragraphs = "".join(f"<p>{escape(p)}</p>" for p in item["text"].split("\n") if p)
-        return (
-            f"<html><head><title>{escape(item['title'])}</title></head><body>"
-            f"<article><h1>{escape(item['title'])}</h1>{paragraphs}</article></body></html>"
-        )
-
-    def stop(self) -> None:
-        self._server.shutdown()
 
 
 def main() -> int:
@@ -117,10 +58,10 @@ def main() -> int:
     random.Random(3).shuffle(stories)
 
     work = Path(tempfile.mkdtemp(prefix="newsmon-airflow-bench-"))
-    feed, hook = FeedServer(), HttpReceiver()
+    feed, hook = LiveFeed(), HttpReceiver()
     config_dir = write_config_dir(work / "config", feed.base_url, {})
     (config_dir / "feeds.yaml").write_text(
-        f"feeds:\n  - id: probe\n    name: Latency probe\n    url: {feed.base_url}/feed.rss\n"
+        f"feeds:\n  - id: probe\n    name: Latency probe\n    url: {feed.url}\n"
     )
     (config_dir / "alerts.yaml").write_text(
         f'channels:\n  hook: {{type: webhook, url: "{hook.url}"}}\n'
