@@ -26,12 +26,13 @@ from pipeline import tasks
 
 NEW_ARTICLES = Asset(name=tasks.NEW_ARTICLES_NAME, uri=tasks.NEW_ARTICLES_URI)
 
+# 0 turns the schedule off: runs are then triggered (UI, REST API) only.
 INTERVAL_MINUTES = int(os.environ.get("NEWSMON_INGEST_INTERVAL_MINUTES", "15"))
 
 
 @dag(
     dag_id="news_ingest",
-    schedule=timedelta(minutes=INTERVAL_MINUTES),
+    schedule=timedelta(minutes=INTERVAL_MINUTES) if INTERVAL_MINUTES > 0 else None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -62,7 +63,7 @@ def news_ingest() -> None:
 
     @task(map_index_template="{{ task.op_kwargs['shard']['label'] }}")
     def ingest_shard(shard: dict[str, Any]) -> dict[str, Any]:
-        return tasks.ingest_shard(shard["feeds"])
+        return tasks.ingest_shard(shard["feeds"], shard["of"])
 
     @task(trigger_rule="all_done", outlets=[NEW_ARTICLES])
     def publish_new_articles(results: list[dict[str, Any]], **context: Any) -> dict[str, int]:

@@ -42,7 +42,7 @@ def plan_shards(
     count = min(len(chosen), settings.ingest_shards or 2 * default_processes())
     shards = [chosen[index::count] for index in range(count)]
     return [
-        {"label": _shard_label(number, count, ids), "feeds": ids}
+        {"label": _shard_label(number, count, ids), "feeds": ids, "of": count}
         for number, ids in enumerate(shards, 1)
     ]
 
@@ -53,21 +53,30 @@ def _shard_label(number: int, count: int, feed_ids: list[str]) -> str:
     return f"shard {number}/{count}: {len(feed_ids)} feeds ({shown})"
 
 
-def ingest_shard(feed_ids: list[str]) -> dict[str, Any]:
+def ingest_shard(feed_ids: list[str], shards: int = 1) -> dict[str, Any]:
     """Ingest a shard's feeds (concurrently, in one engine). The task succeeds when every
     feed was processed: a feed that failed is recorded in news-feeds and polled again
     on its own backoff, not by rerunning the shard. A config error fails it at once
-    (retrying cannot fix a bad file)."""
+    (retrying cannot fix a bad file).
+
+    The `shards` of a run share the machine's cores: unless `ingest_processes` says
+    otherwise, each gets cores // shards extraction workers, and with more shards than
+    cores it extracts in its own process (the shard tasks are the parallelism)."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from pipeline.config import load_settings, select_feeds
     from pipeline.errors import ConfigError
     from pipeline.ingest.engine import IngestContext, ingest_feeds
+    from pipeline.ingest.workers import default_processes
 
     try:
         settings = load_settings()
         feeds = select_feeds(settings, feed_ids)
-        ctx = IngestContext.open(settings, setup_indices=False)  # plan_shards did it
+        processes = settings.ingest_processes
+        if processes is None:
+            processes = default_processes() // max(1, shards)
+        # plan_shards set up the indices.
+        ctx = IngestContext.open(settings, setup_indices=False, processes=processes)
     except ConfigError as exc:
         raise AirflowFailException(str(exc)) from exc
     try:

@@ -139,7 +139,7 @@ def main() -> int:
         rates, baseline, latencies = [], [], []
         for batch_number in range(args.batches):
             batch = make_articles(BATCH, rng, tagger)
-            article_store.create(es, settings, batch)
+            article_store.create(es, settings, [article_store.hit(a) for a in batch])
             article_store.refresh(es, settings)
             indexed_at = time.time()
             hits = [article_store.hit(a) for a in batch]

@@ -6,20 +6,20 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.alerts.delivery import deliver_pending
-from pipeline.alerts.matching import match_since
+from pipeline.alerts.matching import MatchSummary, match_since
 from pipeline.alerts.rules import sync_rules
 from pipeline.alerts.spikes import check_spikes
 from pipeline.config import Settings, load_alerts
 from pipeline.store import session
 
 
-def run_alerts(settings: Settings, since: datetime) -> dict[str, Any]:
+def run_alerts(settings: Settings, since: datetime | None) -> dict[str, Any]:
     """Sync rules, match articles fetched since `since` (a catch-up: ingest already
-    matched what it indexed), check spike rules, deliver what is due."""
+    matched what it indexed; None skips it), check spike rules, deliver what is due."""
     alerts = load_alerts(settings)
     with session(settings, setup=True) as es:
         sync_rules(es, settings, alerts)
-        matched = match_since(es, settings, alerts, since)
+        matched = match_since(es, settings, alerts, since) if since else MatchSummary()
         spikes = check_spikes(es, settings, alerts)
         delivered = deliver_pending(es, settings, alerts)
     return {

@@ -32,10 +32,11 @@ class Settings(Strict):
     max_feed_bytes: int = Field(default=10_000_000, gt=0)
     max_page_bytes: int = Field(default=5_000_000, gt=0)
     max_entries_per_feed: int = Field(default=100, ge=1)
-    ingest_interval_minutes: int = Field(default=15, ge=1)
+    ingest_interval_minutes: int = Field(default=15, ge=0)  # 0: news_ingest only when triggered
     # How a run is spread over the machine: news_ingest's shard tasks (default 2 per
-    # core), worker processes per ingest for extraction and tagging (default one per
-    # core; 0 or 1 = in the ingest process), threads fetching feeds and pages.
+    # core); extraction worker processes per ingest (default: one per core for `newsmon
+    # run`, the cores shared out among a run's shard tasks; 0 = in the ingest process
+    # itself); threads fetching feeds and pages.
     ingest_shards: int | None = Field(default=None, ge=1)
     ingest_processes: int | None = Field(default=None, ge=0)
     ingest_threads: int = Field(default=32, ge=1)

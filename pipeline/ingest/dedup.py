@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-import struct
 
 import numpy as np
 from elasticsearch import Elasticsearch
@@ -81,10 +80,8 @@ def _premix(values: np.ndarray) -> np.ndarray:
 
 def minhash(shingles: set[bytes]) -> tuple[int, ...]:
     """The MinHash signature: per permutation, the least permuted hash of any shingle."""
-    hashes = np.array(
-        [struct.unpack("<I", hashlib.sha1(item).digest()[:4])[0] for item in shingles],
-        dtype=np.uint32,
-    ).reshape(-1, 1)
+    digests = b"".join([hashlib.sha1(item).digest()[:4] for item in shingles])
+    hashes = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
     with np.errstate(over="ignore"):  # uint32 wraps around: that is the mod 2^32
         permuted = _premix(hashes) * _A + _B
     return tuple(int(v) for v in permuted.min(axis=0))
@@ -92,10 +89,10 @@ def minhash(shingles: set[bytes]) -> tuple[int, ...]:
 
 def make_fingerprint(text: str) -> Fingerprint:
     words = _WORDS.findall(text.lower())
-    grams = {
-        " ".join(words[i : i + SHINGLE_WORDS]).encode()
-        for i in range(max(1, len(words) - SHINGLE_WORDS + 1))
-    }
+    # Word 3-shingles (a text of fewer than three words is one shingle of them all).
+    grams = {f"{a} {b} {c}".encode() for a, b, c in zip(words, words[1:], words[2:], strict=False)}
+    if len(words) < SHINGLE_WORDS:
+        grams = {" ".join(words).encode()}
     values = minhash(grams)
     bands = tuple(
         f"{band}-{_band_hash(values[start : start + ROWS_PER_BAND])}"
@@ -111,7 +108,7 @@ def _band_hash(values: tuple[int, ...]) -> str:
 
 def similarity(a: Fingerprint, b: Fingerprint) -> tuple[float, float]:
     """Estimated (Jaccard, containment of the smaller in the larger) of two bodies."""
-    jaccard = float(np.mean(np.asarray(a.minhash) == np.asarray(b.minhash)))
+    jaccard = sum(x == y for x, y in zip(a.minhash, b.minhash, strict=True)) / len(a.minhash)
     smaller = min(a.shingle_count, b.shingle_count)
     if not smaller:
         return jaccard, 0.0

@@ -99,12 +99,15 @@ class IngestContext:
         processes: int | None = None,
         threads: int | None = None,
     ) -> IngestContext:
-        es = connect(settings, setup=setup_indices)
         workers = processes if processes is not None else settings.ingest_processes
         pages = PagePool(
             config.load_topics(settings), default_processes() if workers is None else workers
         )
-        pages.warm_up()  # worker processes start while the feeds are polled
+        try:
+            es = connect(settings, setup=setup_indices)
+        except BaseException:
+            pages.close()
+            raise
         return cls(
             settings,
             make_client(settings),
@@ -268,7 +271,7 @@ def _fetch_and_process(ctx: IngestContext, entry: FeedEntry) -> tuple[Processed,
     try:
         return ctx.pages.submit(page.body, entry, datetime.now(UTC)).result(), False
     except BrokenProcessPool:  # a worker died (the page may have crashed it): retry later
-        ctx.pages.restart()
+        ctx.pages.worker_died()
         return Processed(None, f"{entry.url}: extraction worker crashed"), True
 
 
@@ -295,8 +298,8 @@ def _commit(
             progress(collected.result)
 
 
-def _cluster_and_index(ctx: IngestContext, batch: list[Collected]) -> list[TaggedArticle]:
-    """Returns the articles indexed now (not those another run indexed first)."""
+def _cluster_and_index(ctx: IngestContext, batch: list[Collected]) -> list[dict[str, Any]]:
+    """Returns the articles indexed now (not those another run indexed first), as hits."""
     for collected in batch:
         _give_up_shared(ctx, collected)
     order = {collected.feed.id: collected.rank for collected in batch}
@@ -314,7 +317,8 @@ def _cluster_and_index(ctx: IngestContext, batch: list[Collected]) -> list[Tagge
         tagged = [
             dataclasses.replace(t, article=a) for t, a in zip(pending, clustered, strict=True)
         ]
-        bulk = article_store.create(ctx.es, ctx.settings, tagged)
+        hits = [article_store.hit(item) for item in tagged]
+        bulk = article_store.create(ctx.es, ctx.settings, hits)
         if bulk.created_ids:
             article_store.refresh(ctx.es, ctx.settings)
     by_feed: dict[str, list[TaggedArticle]] = {}
@@ -323,7 +327,7 @@ def _cluster_and_index(ctx: IngestContext, batch: list[Collected]) -> list[Tagge
     for collected in batch:
         mine = by_feed.get(collected.feed.id, [])
         _count_indexing(collected.result, mine, bulk)
-    return [item for item in tagged if item.article.id in bulk.created_ids]
+    return [hit for hit in hits if hit["_id"] in bulk.created_ids]
 
 
 def _give_up_shared(ctx: IngestContext, collected: Collected) -> None:
@@ -374,13 +378,12 @@ def _record(ctx: IngestContext, batch: list[Collected]) -> None:
     feed_store.record_results(ctx.es, ctx.settings, records)
 
 
-def _alert(ctx: IngestContext, indexed: list[TaggedArticle], summary: RunSummary) -> None:
+def _alert(ctx: IngestContext, hits: list[dict[str, Any]], summary: RunSummary) -> None:
     """Match what was just indexed and deliver at once: seconds after indexing instead of
     at the next news_alerts run. Errors are recorded, not raised: the news_alerts
     catch-up matches anything missed here."""
     if ctx.alerts is None:
         return
-    hits = [article_store.hit(item) for item in indexed]
     try:
         matched = match_articles(ctx.es, ctx.settings, ctx.alerts, hits)
         summary.alerts += matched.events_created
@@ -413,12 +416,7 @@ def run_cycle(
     feed_ids: list[str] | None = None,
     progress: Callable[[FeedResult], None] | None = None,
 ) -> RunSummary:
-    feeds = config.select_feeds(settings, feed_ids)
-    ctx = IngestContext.open(settings)
-    try:
-        return ingest_feeds(ctx, feeds, progress)
-    finally:
-        ctx.close()
+    return _run(settings, feed_ids, progress)[0]
 
 
 def run_cycle_with_alerts(
@@ -426,7 +424,24 @@ def run_cycle_with_alerts(
     feed_ids: list[str] | None = None,
     progress: Callable[[FeedResult], None] | None = None,
 ) -> tuple[RunSummary, dict[str, Any]]:
-    """`newsmon run`: ingest, then match what this run indexed and deliver at once."""
+    """`newsmon run`: ingest (which matches and delivers what it indexes), then the
+    alerts pass: rules, spikes, due digests and retries, and a catch-up match of this
+    run's articles when matching at ingest was off or failed."""
     started = datetime.now(UTC)
-    summary = run_cycle(settings, feed_ids, progress)
-    return summary, run_alerts(settings, since=started)
+    summary, alerted = _run(settings, feed_ids, progress)
+    missed = not alerted or any(failure.startswith("alerts:") for failure in summary.failures)
+    return summary, run_alerts(settings, since=started if missed else None)
+
+
+def _run(
+    settings: config.Settings,
+    feed_ids: list[str] | None,
+    progress: Callable[[FeedResult], None] | None,
+) -> tuple[RunSummary, bool]:
+    """The run's summary, and whether its new articles were matched against alerts."""
+    feeds = config.select_feeds(settings, feed_ids)
+    ctx = IngestContext.open(settings)
+    try:
+        return ingest_feeds(ctx, feeds, progress), ctx.alerts is not None
+    finally:
+        ctx.close()

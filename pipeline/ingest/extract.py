@@ -18,20 +18,23 @@ The body comes from a fallback chain, and `text_source` records which link won:
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import lxml.html
 import py3langid
 import trafilatura
 from lxml.html import HtmlElement
+from trafilatura.core import bare_extraction
 from trafilatura.readability_lxml import Document as ReadabilityDocument
-from trafilatura.settings import set_date_params
+from trafilatura.settings import Document as TrafilaturaDocument
+from trafilatura.settings import Extractor, set_date_params
 from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
 
 from pipeline.models import Article, FeedEntry
 from pipeline.urls import article_id, canonicalize_url
@@ -65,18 +68,7 @@ def extract(html: bytes | str, url: str, entry: FeedEntry | None = None) -> Extr
     tree = load_html(html)
     if tree is None:
         return _from_feed_or_problem({}, url, entry, "not an HTML page")
-    raw = trafilatura.extract(
-        copy.deepcopy(tree),
-        url=url,
-        output_format="json",
-        with_metadata=True,
-        fast=True,
-        include_comments=False,
-        # Dates from meta tags and structured data only: the feed's timestamp is preferred
-        # anyway, and the extensive search in the text costs a quarter of the extraction.
-        date_extraction_params=set_date_params(extensive=False),
-    )
-    data = json.loads(raw) if raw else _metadata_only(tree, url)
+    data = _trafilatura(tree, url) or _metadata_only(tree, url)
     text, source = reconcile(data.get("text") or "", readability_text(tree))
     if len(text) < MIN_TEXT_CHARS:
         problem = "paywalled" if _paywalled(html) else "no article text"
@@ -84,12 +76,43 @@ def extract(html: bytes | str, url: str, entry: FeedEntry | None = None) -> Extr
     return Extraction(_article(data, text, source, url, entry))
 
 
+def _trafilatura(tree: HtmlElement, url: str) -> dict[str, Any] | None:
+    """trafilatura's JSON output (text and metadata) as a dict, without the JSON round
+    trip and the content hash trafilatura adds to it (dedup has its own)."""
+    options = Extractor(
+        output_format="json",
+        fast=True,
+        comments=False,
+        url=url,
+        with_metadata=True,
+        # Dates from meta tags and structured data only: the feed's timestamp is preferred
+        # anyway, and the extensive search in the text costs a quarter of the extraction.
+        date_params=set_date_params(extensive=False),
+    )
+    document = bare_extraction(copy.deepcopy(tree), options=options, as_dict=False)
+    if not isinstance(document, TrafilaturaDocument):
+        return None
+    data = {slot: getattr(document, slot, None) for slot in document.__slots__}
+    # The keys of trafilatura's JSON output (xml.build_json_output).
+    data.update(
+        {
+            "source": data.pop("url"),
+            "source-hostname": data.pop("sitename"),
+            "text": xmltotxt(data.pop("body"), include_formatting=False),
+        }
+    )
+    return data
+
+
 def reconcile(main: str, reference: str) -> tuple[str, str]:
     """Trim the main text's edges to the span the reference extraction confirms."""
     if not main.strip():
         return reference, "readability"
     reference_shingles = _shingle_set(reference)
-    if not reference_shingles or _coverage(reference, _shingle_set(main)) < AGREEMENT_MIN:
+    if not reference_shingles:
+        return main, "trafilatura"
+    agreement = len(reference_shingles & _shingle_set(main)) / len(reference_shingles)
+    if agreement < AGREEMENT_MIN:
         return main, "trafilatura"
     lines = main.split("\n")
     confirmed = [
@@ -134,7 +157,9 @@ def shingles(text: str) -> Counter[tuple[str, ...]]:
 
 
 def _shingle_set(text: str) -> set[tuple[str, ...]]:
-    return set(shingles(text))
+    """The distinct shingles of `shingles(text)`, without counting them (faster)."""
+    tokens = _TOKEN.findall(text)
+    return set(zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False))
 
 
 def _coverage(text: str, reference: set[tuple[str, ...]]) -> float:

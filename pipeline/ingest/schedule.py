@@ -28,6 +28,7 @@ from pipeline.store.feeds import FeedState
 FASTER = 0.75
 SLOWER = 1.25
 RATE_WEIGHT = 0.3  # weight of the latest poll in the moving average of new items
+UNSCHEDULED_BASE = 15.0  # minutes, when news_ingest has no schedule (triggered runs only)
 RECENT_ITEMS = 10  # the typical gap is the median over the newest items' gaps
 
 
@@ -43,7 +44,8 @@ def cap_minutes(feed: FeedConfig, settings: Settings) -> float:
 
 
 def base_interval(feed: FeedConfig, settings: Settings) -> float:
-    return float(feed.interval or settings.ingest_interval_minutes)
+    """Where an undated feed's interval starts, and a failing feed's backoff."""
+    return float(feed.interval or settings.ingest_interval_minutes or UNSCHEDULED_BASE)
 
 
 def typical_gap_minutes(published: Sequence[datetime]) -> float | None:

@@ -1,20 +1,24 @@
 """The CPU-bound part of ingest, spread over the machine's cores: extract, fingerprint
-and tag a fetched page. Runs in a pool of worker processes (one per core by default),
-or in the calling thread when `processes` is 0 or 1.
+and tag a fetched page. Runs in a pool of worker processes, or with `processes` 0 in
+one thread of the ingest process itself.
 
-Workers are forked from a fork server (a fresh interpreter that has imported
-trafilatura once), never from the multi-threaded ingest process itself, so no worker
-inherits a lock another thread held; each builds its tagger once.
+Workers are forked when the pool is made, before the ingest starts its threads, so
+they inherit the loaded extractor and the tagger and start in milliseconds (a spawned
+or fork-server worker would re-run the parent's main module: in an Airflow task that
+is Airflow's own command line). A worker that dies (a page may crash it) fails the
+pages it held, which are retried at the next poll, and the pool is forked anew; after
+MAX_RESTARTS the rest of the run processes pages in the ingest process itself.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import re
 import resource
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +26,9 @@ from pathlib import Path
 from pipeline.config import Taxonomy
 from pipeline.models import FeedEntry, TaggedArticle
 
-_TAGGER = None  # this process's Tagger (built once per worker)
+logger = logging.getLogger(__name__)
+_TAGGER = None  # this process's Tagger (built before the workers are forked)
+MAX_RESTARTS = 3
 
 
 @dataclass(frozen=True)
@@ -70,46 +76,41 @@ class PagePool:
     """Where pages are processed: worker processes, or inline for `processes` <= 1."""
 
     def __init__(self, taxonomy: Taxonomy, processes: int) -> None:
-        self._taxonomy, self._processes = taxonomy, processes
+        from pipeline.ingest import extract  # noqa: F401  (loaded once, inherited by workers)
+
+        set_taxonomy(taxonomy)
+        self._processes = processes
+        self._restarts = 0
         self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
-        if processes <= 1:
-            set_taxonomy(taxonomy)
-        else:
-            self._executor = self._start()
+        self._executor = self._fork() if processes > 0 else None
+        # Inline, pages are still processed one at a time, in one thread: CPU work spread
+        # over the fetching threads would have them fight over the GIL.
+        self._inline = ThreadPoolExecutor(1, thread_name_prefix="extract")
 
-    def _start(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipeline.ingest.workers", "pipeline.ingest.extract"])
-        return ProcessPoolExecutor(
-            max_workers=self._processes,
-            mp_context=context,
-            initializer=set_taxonomy,
-            initargs=(self._taxonomy,),
+    def _fork(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(
+            self._processes, mp_context=multiprocessing.get_context("fork")
         )
+        executor.submit(int)  # with fork, every worker starts now
+        return executor
 
-    def warm_up(self) -> None:
-        """Start every worker now, while the feeds are being polled."""
-        if self._executor is not None:
-            for _ in range(self._processes):
-                self._executor.submit(int)
-
-    def restart(self) -> None:
-        """Replace a pool whose worker died (the other pages' futures failed with it)."""
+    def worker_died(self) -> None:
+        """Replace a pool whose worker died (its other pages failed with it)."""
         with self._lock:
-            if self._executor is not None and getattr(self._executor, "_broken", False):
-                self._executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = self._start()
+            executor = self._executor
+            if executor is None or not getattr(executor, "_broken", False):
+                return  # another thread replaced it already
+            executor.shutdown(wait=False, cancel_futures=True)
+            self._restarts += 1
+            if self._restarts > MAX_RESTARTS:
+                logger.warning("extraction workers keep dying: processing pages inline")
+                self._executor = None
+            else:
+                self._executor = self._fork()
 
     def submit(self, body: bytes, entry: FeedEntry, fetched_at: datetime) -> Future[Processed]:
-        if self._executor is None:
-            future: Future[Processed] = Future()
-            try:
-                future.set_result(process_page(body, entry, fetched_at))
-            except Exception as exc:  # the same as a worker's failure: the caller decides
-                future.set_exception(exc)
-            return future
-        return self._executor.submit(process_page, body, entry, fetched_at)
+        executor: Executor = self._executor or self._inline
+        return executor.submit(process_page, body, entry, fetched_at)
 
     def peak_rss_mb(self) -> int:
         """Peak resident memory of this process plus its workers so far (shared pages
@@ -123,3 +124,4 @@ class PagePool:
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
+        self._inline.shutdown(wait=True, cancel_futures=True)

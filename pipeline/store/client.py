@@ -7,10 +7,25 @@ from contextlib import contextmanager
 
 from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import NdjsonSerializer, OrjsonSerializer
 
 from pipeline.config import Settings
 from pipeline.errors import NewsmonError
 from pipeline.store.indices import ensure_indices
+
+
+class _OrjsonNdjsonSerializer(OrjsonSerializer, NdjsonSerializer):
+    """Bulk and msearch bodies through orjson too (the client only offers it for JSON)."""
+
+    mimetype = "application/x-ndjson"
+
+
+# orjson encodes and decodes several times faster than the json module: bulk requests
+# and the near-duplicate lookups' signatures are a good part of an ingest's own CPU.
+SERIALIZERS = {
+    OrjsonSerializer.mimetype: OrjsonSerializer(),
+    _OrjsonNdjsonSerializer.mimetype: _OrjsonNdjsonSerializer(),
+}
 
 
 def make_es_client(settings: Settings) -> Elasticsearch:
@@ -19,6 +34,7 @@ def make_es_client(settings: Settings) -> Elasticsearch:
         request_timeout=30,
         retry_on_timeout=True,
         max_retries=3,
+        serializers=SERIALIZERS,
     )
 
 

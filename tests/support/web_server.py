@@ -64,9 +64,8 @@ def index_fixture_articles(
     )
     tagger = Tagger(load_topics(settings))
     es = Elasticsearch(settings.elasticsearch_url)
-    article_store.create(
-        es, settings, [tag_article(tagger, fingerprint(hostile), datetime.now(UTC))]
-    )
+    tagged = tag_article(tagger, fingerprint(hostile), datetime.now(UTC))
+    article_store.create(es, settings, [article_store.hit(tagged)])
     article_store.refresh(es, settings)
     es.close()
     return settings

@@ -53,9 +53,10 @@ def indexed(es: Elasticsearch, tmp_path: Path) -> Iterator[tuple[Settings, list[
         url = f"https://filter.example/{number}"
         article = make_article(url, title, text, published_at=now, site=f"site{number % 3}")
         tagged.append(tag_article(tagger, fingerprint(article), now))
-    article_store.create(es, settings, tagged)
+    hits = [article_store.hit(t) for t in tagged]
+    article_store.create(es, settings, hits)
     article_store.refresh(es, settings)
-    yield settings, [article_store.hit(t) for t in tagged]
+    yield settings, hits
     delete_indices(es, settings.index_prefix)
 
 

@@ -17,7 +17,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings, load_settings, select_feeds
-from pipeline.ingest import engine
+from pipeline.ingest import engine, workers
 from pipeline.ingest.engine import IngestContext, ingest_feeds, run_cycle
 from pipeline.tasks import plan_shards
 from tests.conftest import delete_indices, make_test_env
@@ -73,7 +73,7 @@ def test_concurrent_ingest_equals_one_feed_after_another(
         "fixture-not-a-feed": "/feeds/not-a-feed.html",
     }
     results = []
-    for processes, threads in ((1, 1), (2, 16)):  # sequential, then concurrent
+    for processes, threads in ((0, 1), (2, 16)):  # sequential and inline, then concurrent
         settings = make_settings(fixture_site.base_url, feeds)
         ctx = IngestContext.open(settings, processes=processes, threads=threads)
         try:
@@ -157,3 +157,28 @@ def test_an_item_published_right_after_a_poll_is_found_by_the_next_run(
         assert run_cycle(settings, shard["feeds"]).totals()["indexed"] == 1
     finally:
         feed.stop()
+
+
+def crash_on_launch_page(body: bytes, entry: Any, fetched_at: datetime) -> Any:
+    """A page that kills the worker processing it (as a hostile page might)."""
+    if "hwasong-launch" in entry.url:
+        os._exit(1)
+    return PROCESS_PAGE(body, entry, fetched_at)
+
+
+PROCESS_PAGE = workers.process_page
+
+
+def test_a_page_that_kills_its_worker_fails_alone_and_is_retried_later(
+    fixture_site: FixtureSite, make_settings: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(workers, "process_page", crash_on_launch_page)  # before the fork
+    settings = make_settings(fixture_site.base_url, {"fixture-world": "/feeds/world.rss"})
+    ctx = IngestContext.open(settings, processes=2, threads=1)  # one page at a time
+    try:
+        (result,) = ingest_feeds(ctx, select_feeds(settings, None)).feeds
+    finally:
+        ctx.close()
+    assert result.ok and result.indexed == 2  # the other pages went on
+    assert any("hwasong-launch.html" in f and "worker crashed" in f for f in result.failures)
+    assert result.retryable == 1  # kept for the next poll: the feed's validators are dropped

@@ -34,7 +34,9 @@ def _article(url: str, text: str) -> Article:
 
 def _index(es: Elasticsearch, settings: Settings, articles: list[Article]) -> None:
     now = datetime.now(UTC)
-    article_store.create(es, settings, [TaggedArticle(a, [], now) for a in articles])
+    article_store.create(
+        es, settings, [article_store.hit(TaggedArticle(a, [], now)) for a in articles]
+    )
     article_store.refresh(es, settings)
 
 

@@ -43,7 +43,7 @@ def own_settings(es: Elasticsearch, settings: Settings) -> Iterator[Settings]:
         )
         for url, (title, text) in TEXTS.items()
     ]
-    article_store.create(es, own, untagged)
+    article_store.create(es, own, [article_store.hit(item) for item in untagged])
     article_store.refresh(es, own)
     yield own
     delete_indices(es, own.index_prefix)

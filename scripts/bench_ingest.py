@@ -1,0 +1,434 @@
+"""Ingest throughput on the same pages three ways, as ratios in one run: the news_ingest
+DAG in `airflow standalone`, `newsmon run`, and a plain floor.
+
+    .venv/bin/python scripts/bench_ingest.py CORPUS/extraction [--feeds 200] [--pages 5]
+        [--hosts 20] [--skip-dag] [--json]
+
+Needs the Elasticsearch newsmon uses (`newsmon es start`). CORPUS/extraction holds the
+benchmark's real article pages (`html/<id>.html.gz`); each served page is one of them
+made unique (a dispatch line with its own words in the first paragraph), so every page
+is a new article. A separate process serves `--feeds` RSS feeds of `--pages` items on
+`--hosts` loopback addresses (127.0.0.2, ...), with ETag/304. Each path runs on a fresh
+index prefix, with politeness delay 0 (2 connections per host still hold):
+
+  floor    feedparser + httpx + trafilatura JSON + bulk index, in 2 processes (half the
+           feeds each, pages fetched by threads): no dedup, tags, alerts or state;
+  run      `newsmon run` as a process, timed to its end;
+  dag      news_ingest in its own `airflow standalone` (a temporary AIRFLOW_HOME, port
+           8797), triggered through the REST API and timed to the run's end; then a
+           second, forced run where nothing changed (every feed answers 304).
+
+Prints pages/s of each, the ratios to the floor, the unchanged run's time and the shard
+tasks' peak memory (task process plus its extraction workers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import importlib
+import json
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from pipeline.config import load_settings  # noqa: E402
+from pipeline.store import make_es_client  # noqa: E402
+from tests.conftest import delete_indices  # noqa: E402
+from tests.support.fixture_site import write_config_dir  # noqa: E402
+from tests.support.loopback import QuietHandler, serve  # noqa: E402
+
+WORDS = [
+    "ministry",
+    "envoy",
+    "harbour",
+    "treaty",
+    "ceasefire",
+    "sanctions",
+    "convoy",
+    "delegation",
+    "summit",
+    "reactor",
+    "border",
+    "shipment",
+    "artillery",
+    "drone",
+    "frigate",
+    "satellite",
+    "pipeline",
+    "tariff",
+    "referendum",
+    "census",
+]
+AIRFLOW_PORT = "8797"
+RUN_TIMEOUT = 3600
+
+
+def load_pages(corpus: Path) -> list[bytes]:
+    truth = json.loads((corpus / "ground-truth.json").read_text())
+    return [gzip.decompress((corpus / "html" / f"{pid}.html.gz").read_bytes()) for pid in truth]
+
+
+def unique_page(pages: list[bytes], feed: int, item: int) -> bytes:
+    """A real page with a dispatch line of its own in its first paragraph."""
+    number = feed * 1000 + item
+    words = random.Random(number).choices(WORDS, k=12)
+    line = f"Dispatch {feed}-{item}: {' '.join(words)}. ".encode()
+    html = pages[number % len(pages)]
+    first = re.search(rb"<p[\s>][^>]*>|<p>", html, re.IGNORECASE)
+    return html[: first.end()] + line + html[first.end() :] if first else html + line
+
+
+def feed_body(host: str, port: int, feed: int, items: int) -> bytes:
+    now = time.time()
+    entries = "".join(
+        f"<item><title>Dispatch {feed}-{i}</title>"
+        f"<link>http://{host}:{port}/p/{feed}-{i}.html</link><guid>{host}-{feed}-{i}</guid>"
+        f"<pubDate>{formatdate(now - 60 * i, usegmt=True)}</pubDate></item>"
+        for i in range(items)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Feed {feed}</title><link>http://{host}/</link>{entries}</channel></rss>"
+    ).encode()
+
+
+def serve_site(
+    corpus: Path, hosts: list[str], port: int, items: int, ready: Any, stop: Any
+) -> None:
+    """Child process: one threaded HTTP server per loopback address."""
+    pages = load_pages(corpus)
+    feeds: dict[tuple[str, int], bytes] = {}
+
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            host = str(self.server.server_address[0])  # type: ignore[index]
+            name = self.path.rsplit("/", 1)[-1].split(".")[0]
+            if self.path.startswith("/feed/"):
+                number = int(name)
+                body = feeds.setdefault((host, number), feed_body(host, port, number, items))
+                kind = "application/rss+xml"
+            elif self.path.startswith("/p/"):
+                feed, item = (int(part) for part in name.split("-"))
+                body, kind = unique_page(pages, feed, item), "text/html; charset=utf-8"
+            else:
+                self.send_error(404)  # robots.txt too: everything allowed
+                return
+            etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    servers = [serve(Handler, host, port) for host in hosts]
+    ready.set()
+    stop.wait()
+    for server in servers:
+        server.shutdown()
+
+
+def floor_worker(feed_urls: list[str], es_url: str, index: str, results: Any) -> None:
+    """Child process of the floor: the plain work, nothing else."""
+    import feedparser
+    import trafilatura
+    from elasticsearch import Elasticsearch, helpers
+
+    client = httpx.Client(timeout=30)
+    slots: dict[str, Any] = {}  # one connection per host in each of the 2 processes
+
+    def get(url: str) -> bytes:
+        host = httpx.URL(url).host
+        with slots.setdefault(host, threading.Semaphore(1)):
+            return client.get(url).content
+
+    def fetch_feed(url: str) -> list[tuple[str, bytes]]:
+        links = [entry.link for entry in feedparser.parse(get(url)).entries]
+        return [(link, get(link)) for link in links]
+
+    docs = []
+    with ThreadPoolExecutor(16) as pool:
+        for pages in pool.map(fetch_feed, feed_urls):
+            for url, html in pages:
+                extracted = trafilatura.extract(
+                    html, url=url, output_format="json", with_metadata=True
+                )
+                if extracted:
+                    docs.append({"_index": index, "_id": url, "_source": json.loads(extracted)})
+    es = Elasticsearch(es_url, request_timeout=120)
+    indexed, _ = helpers.bulk(es, docs, chunk_size=200, raise_on_error=False)
+    results.put(indexed)
+
+
+def run_floor(corpus_feeds: list[str], es_url: str, index: str) -> tuple[float, int]:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    started = time.perf_counter()
+    before = cpu_ticks()
+    halves = [corpus_feeds[0::2], corpus_feeds[1::2]]
+    workers = [
+        context.Process(target=floor_worker, args=(half, es_url, index, results)) for half in halves
+    ]
+    for worker in workers:
+        worker.start()
+    indexed = sum(results.get(timeout=RUN_TIMEOUT) for _ in workers)
+    for worker in workers:
+        worker.join()
+    print(f"  floor: machine {busy_since(before):.0%} busy", file=sys.stderr)
+    return time.perf_counter() - started, indexed
+
+
+def newsmon_env(config_dir: Path, prefix: str, cache: Path) -> dict[str, str]:
+    return {
+        "NEWSMON_CONFIG_DIR": str(config_dir),
+        "NEWSMON_INDEX_PREFIX": prefix,
+        "NEWSMON_ALLOW_PRIVATE_NETWORKS": "1",
+        "NEWSMON_HOST_MIN_DELAY_SECONDS": "0",
+        "NEWSMON_CACHE_DIR": str(cache),
+        # No scheduled run of its own while the benchmark triggers them.
+        "NEWSMON_INGEST_INTERVAL_MINUTES": "0",
+    }
+
+
+def run_newsmon(env: dict[str, str]) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    before = cpu_ticks()
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "newsmon"), "run", "--json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
+    elapsed = time.perf_counter() - started
+    print(f"  newsmon run: machine {busy_since(before):.0%} busy", file=sys.stderr)
+    if done.returncode != 0:
+        raise SystemExit(f"newsmon run failed: {done.stderr[-2000:]}")
+    return elapsed, json.loads(done.stdout)["totals"]
+
+
+def run_dag(env: dict[str, str], work: Path, feeds: int) -> dict[str, Any]:
+    os.environ.update(env, AIRFLOW_HOME=str(work / "airflow"), NEWSMON_AIRFLOW_PORT=AIRFLOW_PORT)
+    airflow = importlib.import_module("scripts.local_airflow")
+    started = time.monotonic()
+    if airflow.start() != 0:
+        raise SystemExit("airflow standalone did not start")
+    print(f"  airflow standalone up in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    try:
+        token = airflow.api_token()
+        first = _timed_run(airflow.URL, token, {})
+        second = _timed_run(airflow.URL, token, {"force": True})  # every feed, all unchanged
+        first["peak_rss_mb"] = max(_shard_results(airflow.URL, token, first["run_id"]))
+        first["tasks"] = _task_times(airflow.URL, token, first["run_id"])
+    finally:
+        airflow.stop()
+    return {"first": first, "unchanged": second}
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(all, idle) CPU ticks of the machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values), values[3] + values[4]
+
+
+def busy_since(before: tuple[int, int]) -> float:
+    """Share of the machine's CPU time that was busy since `before` (all processes)."""
+    total, idle = cpu_ticks()
+    spent = total - before[0]
+    return round(1 - (idle - before[1]) / spent, 2) if spent else 0.0
+
+
+def _timed_run(url: str, token: str, conf: dict[str, Any]) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    run_id = f"bench-{uuid.uuid4().hex[:10]}"
+    before = cpu_ticks()
+    started = time.perf_counter()
+    response = httpx.post(
+        f"{url}/api/v2/dags/news_ingest/dagRuns",
+        json={"dag_run_id": run_id, "logical_date": None, "conf": conf},
+        headers=headers,
+        timeout=60,
+    )
+    response.raise_for_status()
+    while True:
+        state = httpx.get(
+            f"{url}/api/v2/dags/news_ingest/dagRuns/{run_id}", headers=headers, timeout=60
+        ).json()["state"]
+        if state in ("success", "failed"):
+            break
+        if time.perf_counter() - started > RUN_TIMEOUT:
+            raise SystemExit(f"news_ingest run {run_id} did not end")
+        time.sleep(0.5)
+    elapsed = time.perf_counter() - started
+    if state != "success":
+        raise SystemExit(f"news_ingest run {run_id} {state}")
+    return {"run_id": run_id, "seconds": round(elapsed, 1), "cpu_busy": busy_since(before)}
+
+
+def _task_times(url: str, token: str, run_id: str) -> list[str]:
+    """Each task's start and end, in seconds from the run's start (where the time goes)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    base = f"{url}/api/v2/dags/news_ingest/dagRuns/{run_id}"
+    run = httpx.get(base, headers=headers, timeout=60).json()
+    instances = httpx.get(f"{base}/taskInstances", headers=headers, timeout=60).json()
+    started = datetime.fromisoformat(run["start_date"])
+    times = []
+    for ti in sorted(instances["task_instances"], key=lambda t: t["start_date"] or ""):
+        begin = (datetime.fromisoformat(ti["start_date"]) - started).total_seconds()
+        end = (datetime.fromisoformat(ti["end_date"]) - started).total_seconds()
+        label = ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else "")
+        times.append(f"{label} {begin:.1f}-{end:.1f} s")
+    return times
+
+
+def _shard_results(url: str, token: str, run_id: str) -> list[int]:
+    """Each shard task's peak memory, from its XCom result."""
+    headers = {"Authorization": f"Bearer {token}"}
+    base = f"{url}/api/v2/dags/news_ingest/dagRuns/{run_id}/taskInstances"
+    mapped = httpx.get(f"{base}/ingest_shard/listMapped", headers=headers, timeout=60).json()
+    peaks = []
+    for instance in mapped["task_instances"]:
+        entry = httpx.get(
+            f"{base}/ingest_shard/xcomEntries/return_value",
+            params={"map_index": instance["map_index"], "deserialize": True},
+            headers=headers,
+            timeout=60,
+        ).json()
+        value = entry["value"]
+        peaks.append(int((value if isinstance(value, dict) else json.loads(value))["peak_rss_mb"]))
+    return peaks
+
+
+def count(es: Any, prefix: str) -> int:
+    es.indices.refresh(index=f"{prefix}articles")
+    return int(es.count(index=f"{prefix}articles")["count"])
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path, help="the extraction corpus folder")
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--pages", type=int, default=5, help="items per feed")
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--skip-dag", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    hosts = [f"127.0.0.{2 + n}" for n in range(args.hosts)]
+    port = free_port(hosts[0])
+    context = multiprocessing.get_context("spawn")
+    ready, stop = context.Event(), context.Event()
+    site = context.Process(
+        target=serve_site, args=(args.corpus, hosts, port, args.pages, ready, stop), daemon=True
+    )
+    site.start()
+    if not ready.wait(120):
+        raise SystemExit("the feed servers did not start")
+    feed_urls = [f"http://{hosts[n % len(hosts)]}:{port}/feed/{n}.rss" for n in range(args.feeds)]
+    pages = args.feeds * args.pages
+    work = Path(tempfile.mkdtemp(prefix="newsmon-bench-ingest-"))
+    settings = load_settings()
+    es = make_es_client(settings)
+    prefixes: list[str] = []
+    result: dict[str, Any] = {"feeds": args.feeds, "pages": pages, "hosts": args.hosts}
+    try:
+        prefix = f"bench-floor-{uuid.uuid4().hex[:8]}-"
+        prefixes.append(prefix)
+        seconds, indexed = run_floor(feed_urls, settings.elasticsearch_url, f"{prefix}articles")
+        result["floor"] = {"seconds": round(seconds, 1), "indexed": indexed}
+        print(f"  floor: {seconds:.1f} s", file=sys.stderr)
+
+        config_dir = write_config_dir(work / "config", "http://unused", {})
+        (config_dir / "feeds.yaml").write_text(
+            "feeds:\n"
+            + "".join(
+                f"  - {{id: f{n}, name: F{n}, url: '{u}'}}\n" for n, u in enumerate(feed_urls)
+            )
+        )
+        prefix = f"bench-run-{uuid.uuid4().hex[:8]}-"
+        prefixes.append(prefix)
+        seconds, totals = run_newsmon(newsmon_env(config_dir, prefix, work / "cache-run"))
+        result["run"] = {"seconds": round(seconds, 1), "indexed": count(es, prefix)}
+        print(f"  newsmon run: {seconds:.1f} s ({totals['indexed']} indexed)", file=sys.stderr)
+
+        if not args.skip_dag:
+            prefix = f"bench-dag-{uuid.uuid4().hex[:8]}-"
+            prefixes.append(prefix)
+            dag = run_dag(newsmon_env(config_dir, prefix, work / "cache-dag"), work, args.feeds)
+            result["dag"] = {**dag["first"], "indexed": count(es, prefix)}
+            result["dag_unchanged_s"] = dag["unchanged"]["seconds"]
+            print(f"  news_ingest: {dag}", file=sys.stderr)
+    finally:
+        for prefix in prefixes:
+            delete_indices(es, prefix)
+        stop.set()
+        site.join(timeout=10)
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+    for path in ("floor", "run", "dag"):
+        if path in result:
+            result[path]["pages_per_s"] = round(
+                result[path]["indexed"] / result[path]["seconds"], 1
+            )
+    floor_rate = result["floor"]["pages_per_s"]
+    for path in ("run", "dag"):
+        if path in result:
+            result[path]["ratio_to_floor"] = round(result[path]["pages_per_s"] / floor_rate, 2)
+    print(json.dumps(result, indent=2) if args.json else _readable(result))
+    return 0
+
+
+def _readable(result: dict[str, Any]) -> str:
+    per_feed = result["pages"] // result["feeds"]
+    lines = [
+        f"{result['feeds']} feeds x {per_feed} pages on {result['hosts']} loopback hosts "
+        f"({result['pages']} pages)"
+    ]
+    labels = {"floor": "plain floor (2 processes)", "run": "newsmon run", "dag": "news_ingest DAG"}
+    for path, label in labels.items():
+        if path in result:
+            numbers = result[path]
+            ratio = numbers.get("ratio_to_floor")
+            lines.append(
+                f"  {label}: {numbers['indexed']} pages in {numbers['seconds']} s = "
+                f"{numbers['pages_per_s']} pages/s" + (f", {ratio}x the floor" if ratio else "")
+            )
+    if "dag_unchanged_s" in result:
+        lines.append(f"  news_ingest with nothing changed (forced): {result['dag_unchanged_s']} s")
+        lines.append(f"  peak memory of a shard task: {result['dag']['peak_rss_mb']} MB")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
