@@ -7,6 +7,7 @@ connection lookup, this is the only pipeline module that imports Airflow.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,7 +40,7 @@ def plan_shards(
         for feed in configured
         if force or feed_ids or is_due(states[feed.id], now, settings)
     ]
-    count = min(len(chosen), settings.ingest_shards or 2 * default_processes())
+    count = min(len(chosen), settings.ingest_shards or default_processes())
     shards = [chosen[index::count] for index in range(count)]
     return [
         {"label": _shard_label(number, count, ids), "feeds": ids, "of": count}
@@ -69,6 +70,8 @@ def ingest_shard(feed_ids: list[str], shards: int = 1) -> dict[str, Any]:
     from pipeline.ingest.engine import IngestContext, ingest_feeds
     from pipeline.ingest.workers import default_processes
 
+    # One line per feed in the log, not one per Elasticsearch request.
+    logging.getLogger("elastic_transport").setLevel(logging.WARNING)
     try:
         settings = load_settings()
         feeds = select_feeds(settings, feed_ids)

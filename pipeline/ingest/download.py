@@ -15,6 +15,7 @@ import random
 import socket
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -100,9 +101,12 @@ def _fetch_once(
         host = urlsplit(current).hostname or ""
         try:
             with (
-                gate.slot(host) if gate else contextlib.nullcontext(),
+                _host_turn(gate, host) as waited,
                 client.stream("GET", current, headers=headers) as response,
             ):
+                # Waiting for the host's turn is politeness, not a slow server: it does
+                # not count against the deadline.
+                deadline += waited
                 location = response.headers.get("location")
                 if response.status_code in REDIRECT_CODES and location:
                     current = urljoin(current, location)
@@ -125,6 +129,17 @@ def _fetch_once(
         except httpx.HTTPError as exc:
             raise PermanentFetchError(url, str(exc)) from None
     raise PermanentFetchError(url, f"more than {MAX_REDIRECTS} redirects")
+
+
+@contextlib.contextmanager
+def _host_turn(gate: HostGate | None, host: str) -> Iterator[float]:
+    """Hold one of the host's politeness slots; yields how long the wait for it took."""
+    if gate is None:
+        yield 0.0
+        return
+    queued = time.monotonic()
+    with gate.slot(host):
+        yield time.monotonic() - queued
 
 
 def check_url(url: str, *, allow_private: bool) -> None:

@@ -14,13 +14,14 @@ import fcntl
 import functools
 import hashlib
 import os
-import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline.config import Settings
+
+POLL_SECONDS = 0.02
 
 
 class HostGate:
@@ -43,19 +44,16 @@ class HostGate:
             os.close(descriptor)
 
     def _take_slot(self, key: str) -> int:
-        """A free slot if there is one; else wait in line for one of them (the wait
-        sleeps in the kernel: many waiting threads cost no CPU)."""
         paths = [self.folder / f"{key}.slot{n}" for n in range(self.max_connections)]
-        for path in paths:
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return descriptor
-            except BlockingIOError:
-                os.close(descriptor)
-        descriptor = os.open(random.choice(paths), os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        return descriptor
+        while True:
+            for path in paths:
+                descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return descriptor
+                except BlockingIOError:
+                    os.close(descriptor)
+            time.sleep(POLL_SECONDS)
 
     def _space(self, key: str) -> None:
         """Wait until min_delay has passed since the host's last request started."""
