@@ -16,7 +16,6 @@ GET would do).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import multiprocessing
 import resource
@@ -77,18 +76,7 @@ def serve_feeds(hosts: list[str], port: int, ready: Any, stop: Any) -> None:
             host = self.server.server_address[0]  # type: ignore[index]
             number = int(self.path.rsplit("/", 1)[-1].split(".")[0])
             body = feed_body(str(host), number, titles)
-            etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_with_etag(body, "application/rss+xml")
 
     servers = []
     for host in hosts:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import importlib
 import json
 import multiprocessing
@@ -134,18 +133,7 @@ def serve_site(
             else:
                 self.send_error(404)  # robots.txt too: everything allowed
                 return
-            etag = f'"{hashlib.sha1(body).hexdigest()[:16]}"'
-            if self.headers.get("If-None-Match") == etag:
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_with_etag(body, kind)
 
     servers = [serve(Handler, host, port) for host in hosts]
     ready.set()

@@ -58,7 +58,9 @@ def _ingest_push(
 ) -> None:
     from pipeline.ingest.engine import IngestContext, ingest_pushed  # the heavy part
 
-    ctx = IngestContext.open(settings, setup_indices=False)
+    # A push brings a few entries: they are extracted in this process (no workers forked
+    # from a web server).
+    ctx = IngestContext.open(settings, setup_indices=False, processes=0)
     try:
         result = ingest_pushed(ctx, feed, body, content_type)
     finally:
