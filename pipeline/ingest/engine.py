@@ -416,7 +416,12 @@ def run_cycle(
     feed_ids: list[str] | None = None,
     progress: Callable[[FeedResult], None] | None = None,
 ) -> RunSummary:
-    return _run(settings, feed_ids, progress)[0]
+    feeds = config.select_feeds(settings, feed_ids)
+    ctx = IngestContext.open(settings)
+    try:
+        return ingest_feeds(ctx, feeds, progress)
+    finally:
+        ctx.close()
 
 
 def run_cycle_with_alerts(
@@ -428,20 +433,13 @@ def run_cycle_with_alerts(
     alerts pass: rules, spikes, due digests and retries, and a catch-up match of this
     run's articles when matching at ingest was off or failed."""
     started = datetime.now(UTC)
-    summary, alerted = _run(settings, feed_ids, progress)
-    missed = not alerted or any(failure.startswith("alerts:") for failure in summary.failures)
-    return summary, run_alerts(settings, since=started if missed else None)
-
-
-def _run(
-    settings: config.Settings,
-    feed_ids: list[str] | None,
-    progress: Callable[[FeedResult], None] | None,
-) -> tuple[RunSummary, bool]:
-    """The run's summary, and whether its new articles were matched against alerts."""
     feeds = config.select_feeds(settings, feed_ids)
     ctx = IngestContext.open(settings)
     try:
-        return ingest_feeds(ctx, feeds, progress), ctx.alerts is not None
+        summary = ingest_feeds(ctx, feeds, progress)
+        ctx.pages.close()  # the workers' part is done
+        missed = ctx.alerts is None or any(f.startswith("alerts:") for f in summary.failures)
+        since = started if missed else None
+        return summary, run_alerts(settings, since, ctx.es, ctx.alerts)
     finally:
         ctx.close()
