@@ -1,11 +1,12 @@
 """news_ingest: poll the feeds that are due, in a few shard tasks, and index new articles.
 
-`list_feeds` picks the feeds due now (each feed is polled about as often as it
-publishes, at most an hour apart) and cuts them into shards; each `ingest_shard` task
-polls its feeds and fetches their pages concurrently and extracts and tags them on
-every core, so a task's start-up is paid once per shard, not once per feed. A feed
-that fails is recorded and retried on its own backoff; the shard task still succeeds.
-Trigger with `force` to poll every feed now (or `feeds` to poll just those).
+Each `ingest_shard` task owns a fixed share of the configured feeds (every n-th), picks
+those due now (each feed is polled about as often as it publishes, at most an hour
+apart), polls them and fetches their pages concurrently and extracts and tags them on
+every core, so a task's start-up is paid once per shard, not once per feed. The number
+of shards is read when this file is parsed (`ingest_shards`, default one per core). A
+feed that fails is recorded and retried on its own backoff; the shard task still
+succeeds. Trigger with `force` to poll every feed now (or `feeds` to poll just those).
 
 Publishes the `newsmon_new_articles` asset when a run indexed anything, which starts
 the downstream DAGs. The DAG file only wires tasks to `pipeline.tasks`, whose
@@ -19,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from pipeline import tasks
@@ -28,6 +29,7 @@ NEW_ARTICLES = Asset(name=tasks.NEW_ARTICLES_NAME, uri=tasks.NEW_ARTICLES_URI)
 
 # 0 turns the schedule off: runs are then triggered (UI, REST API) only.
 INTERVAL_MINUTES = int(os.environ.get("NEWSMON_INGEST_INTERVAL_MINUTES", "15"))
+SHARDS = tasks.shard_count()
 
 
 @dag(
@@ -56,14 +58,15 @@ INTERVAL_MINUTES = int(os.environ.get("NEWSMON_INGEST_INTERVAL_MINUTES", "15"))
     doc_md=__doc__,
 )
 def news_ingest() -> None:
-    @task(retries=1)
-    def list_feeds(**context: Any) -> list[dict[str, Any]]:
+    # The label is set by the task itself: what the shard held (rendered after the run).
+    @task(map_index_template="{{ shard_label }}")
+    def ingest_shard(shard: int, **context: Any) -> dict[str, Any]:
         params = context["params"]
-        return tasks.plan_shards(force=bool(params["force"]), feed_ids=list(params["feeds"]))
-
-    @task(map_index_template="{{ task.op_kwargs['shard']['label'] }}")
-    def ingest_shard(shard: dict[str, Any]) -> dict[str, Any]:
-        return tasks.ingest_shard(shard["feeds"], shard["of"])
+        result = tasks.ingest_shard(
+            shard, SHARDS, force=bool(params["force"]), feed_ids=list(params["feeds"])
+        )
+        get_current_context()["shard_label"] = result["label"]  # type: ignore[typeddict-unknown-key]
+        return result
 
     @task(trigger_rule="all_done", outlets=[NEW_ARTICLES])
     def publish_new_articles(results: list[dict[str, Any]], **context: Any) -> dict[str, int]:
@@ -74,7 +77,7 @@ def news_ingest() -> None:
         context["outlet_events"][NEW_ARTICLES].extra = totals
         return totals
 
-    results = ingest_shard.expand(shard=list_feeds())
+    results = ingest_shard.expand(shard=list(range(SHARDS)))
     publish_new_articles(results)  # type: ignore[arg-type]  # XComArg resolves to the list
 
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from pipeline.config import FeedConfig, Settings
 
 # The Asset linking the DAGs: an event means "new articles were indexed".
 NEW_ARTICLES_NAME = "newsmon_new_articles"
@@ -18,67 +23,84 @@ NEW_ARTICLES_URI = "newsmon://news-articles"
 ALERTS_LOOKBACK = timedelta(hours=2)  # events are create-only: a generous look-back is safe
 
 
-def plan_shards(
-    force: bool = False, feed_ids: list[str] | None = None, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """news_ingest's first task: the feeds this run polls, cut into shards (one mapped
-    task each). The feeds due now, each on its own schedule; with `force`, every feed;
-    feeds named in `feed_ids` are polled whether due or not. Also sets up the indices
-    once, so the shard tasks need not."""
-    from pipeline.config import load_settings, select_feeds
-    from pipeline.ingest.schedule import is_due
+def shard_count() -> int:
+    """How many shard tasks news_ingest maps; read when the DAG file is parsed. A bad
+    settings file is reported by the shard tasks, not by the DAG's import."""
+    from pipeline.config import load_settings
+    from pipeline.errors import ConfigError
     from pipeline.ingest.workers import default_processes
-    from pipeline.store import feeds, session
 
-    settings = load_settings()
-    configured = select_feeds(settings, feed_ids or None)
-    with session(settings, setup=True) as es:
-        states = feeds.load_states(es, settings, [feed.id for feed in configured])
+    try:
+        configured = load_settings().ingest_shards
+    except ConfigError:
+        configured = None
+    return configured or default_processes()
+
+
+def due_feeds(
+    es: Elasticsearch,
+    settings: Settings,
+    shard: int = 0,
+    shards: int = 1,
+    force: bool = False,
+    feed_ids: list[str] | None = None,
+    now: datetime | None = None,
+) -> list[FeedConfig]:
+    """The feeds shard `shard` of `shards` polls now. A shard owns every `shards`-th
+    configured feed, so the split never depends on when each task looks; of those, the
+    ones due (each feed on its own schedule), all with `force`, and feeds named in
+    `feed_ids` whether due or not."""
+    from pipeline.config import select_feeds
+    from pipeline.ingest.schedule import is_due
+    from pipeline.store import feeds
+
+    mine = select_feeds(settings, feed_ids or None)[shard::shards]
+    if force or feed_ids:
+        return mine
+    states = feeds.load_states(es, settings, [feed.id for feed in mine])
     now = now or datetime.now(UTC)
-    chosen = [
-        feed.id
-        for feed in configured
-        if force or feed_ids or is_due(states[feed.id], now, settings)
-    ]
-    count = min(len(chosen), settings.ingest_shards or default_processes())
-    shards = [chosen[index::count] for index in range(count)]
-    return [
-        {"label": _shard_label(number, count, ids), "feeds": ids, "of": count}
-        for number, ids in enumerate(shards, 1)
-    ]
+    return [feed for feed in mine if is_due(states[feed.id], now, settings)]
 
 
-def _shard_label(number: int, count: int, feed_ids: list[str]) -> str:
+def shard_label(shard: int, shards: int, feed_ids: list[str]) -> str:
     """What the Airflow UI shows for the shard's map index."""
     shown = ", ".join(feed_ids[:3]) + (", ..." if len(feed_ids) > 3 else "")
-    return f"shard {number}/{count}: {len(feed_ids)} feeds ({shown})"
+    return f"shard {shard + 1}/{shards}: {len(feed_ids)} feeds ({shown})"
 
 
-def ingest_shard(feed_ids: list[str], shards: int = 1) -> dict[str, Any]:
-    """Ingest a shard's feeds (concurrently, in one engine). The task succeeds when every
-    feed was processed: a feed that failed is recorded in news-feeds and polled again
-    on its own backoff, not by rerunning the shard. A config error fails it at once
-    (retrying cannot fix a bad file).
+def ingest_shard(
+    shard: int = 0, shards: int = 1, force: bool = False, feed_ids: list[str] | None = None
+) -> dict[str, Any]:
+    """Ingest the feeds of shard `shard` that are due (concurrently, in one engine). The
+    task succeeds when every feed was processed: a feed that failed is recorded in
+    news-feeds and polled again on its own backoff, not by rerunning the shard. A config
+    error fails it at once (retrying cannot fix a bad file).
 
     The `shards` of a run share the machine's cores: unless `ingest_processes` says
     otherwise, each gets cores // shards extraction workers, and with more shards than
     cores it extracts in its own process (the shard tasks are the parallelism)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from pipeline.config import load_settings, select_feeds
+    from pipeline.config import load_settings
     from pipeline.errors import ConfigError
     from pipeline.ingest.engine import IngestContext, ingest_feeds
     from pipeline.ingest.workers import default_processes
+    from pipeline.models import RunSummary
+    from pipeline.store import session
 
     # One line per feed in the log, not one per Elasticsearch request.
     logging.getLogger("elastic_transport").setLevel(logging.WARNING)
     try:
         settings = load_settings()
-        feeds = select_feeds(settings, feed_ids)
+        with session(settings, setup=True) as es:
+            feeds = due_feeds(es, settings, shard, shards, force, feed_ids)
+        label = shard_label(shard, shards, [feed.id for feed in feeds])
+        print(label)
+        if not feeds:
+            return {"label": label, **RunSummary(feeds=[]).totals()}
         processes = settings.ingest_processes
         if processes is None:
             processes = default_processes() // max(1, shards)
-        # plan_shards set up the indices.
         ctx = IngestContext.open(settings, setup_indices=False, processes=processes)
     except ConfigError as exc:
         raise AirflowFailException(str(exc)) from exc
@@ -88,6 +110,7 @@ def ingest_shard(feed_ids: list[str], shards: int = 1) -> dict[str, Any]:
     finally:
         ctx.close()
     return {
+        "label": label,
         **summary.totals(),
         "failed_feeds": {f.feed_id: f.error for f in summary.feeds if not f.ok},
         "failures": summary.failures[:20],

@@ -76,8 +76,11 @@ class PagePool:
     """Where pages are processed: worker processes, or inline for `processes` <= 1."""
 
     def __init__(self, taxonomy: Taxonomy, processes: int) -> None:
-        from pipeline.ingest import extract  # noqa: F401  (loaded once, inherited by workers)
+        from pipeline.ingest.extract import detect_language
 
+        # Loaded once here and inherited by the workers: the language model alone takes
+        # a second to load in each process.
+        detect_language("warm up")
         set_taxonomy(taxonomy)
         self._processes = processes
         self._restarts = 0

@@ -202,6 +202,7 @@ def similar(
     bodies = [
         {
             "size": limit,
+            "track_total_hits": False,  # no count needed: the search may stop early
             "query": {
                 "bool": {
                     "should": [
@@ -211,7 +212,7 @@ def similar(
                     "must_not": [{"ids": {"values": [article_id]}}],
                 }
             },
-            "_source": ["cluster_id", "content_hash", "minhash", "shingle_count", "lsh_bands"],
+            "_source": ["cluster_id", "content_hash", "minhash", "shingle_count"],
         }
         for article_id, fp in articles
     ]
@@ -227,7 +228,7 @@ def _similar(raw: dict[str, Any]) -> Similar:
     fp = Fingerprint(
         content_hash=source.get("content_hash", ""),
         minhash=tuple(source["minhash"]),
-        bands=tuple(source.get("lsh_bands", [])),
+        bands=(),  # not needed to compare with an indexed article
         shingle_count=int(source.get("shingle_count", 0)),
     )
     return Similar(raw["_id"], source.get("cluster_id") or raw["_id"], fp)

@@ -11,7 +11,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.config import load_settings
-from pipeline.tasks import NEW_ARTICLES_NAME
+from pipeline.tasks import NEW_ARTICLES_NAME, shard_count
 from tests.conftest import delete_indices, make_test_env
 from tests.support.fixture_site import FixtureSite, write_config_dir
 
@@ -26,11 +26,11 @@ def test_dags_import_without_errors(dagbag: Any) -> None:
 def test_news_ingest_structure(dagbag: Any) -> None:
     dag = dagbag.dags["news_ingest"]
     assert dag.timetable.delta == timedelta(minutes=15)
-    assert {t.task_id for t in dag.tasks} == {"list_feeds", "ingest_shard", "publish_new_articles"}
+    assert {t.task_id for t in dag.tasks} == {"ingest_shard", "publish_new_articles"}
     assert set(dag.params) == {"force", "feeds"}  # shown in the trigger form
     ingest = dag.get_task("ingest_shard")
     assert ingest.retries >= 1
-    assert dag.get_task("list_feeds") in ingest.upstream_list
+    assert ingest.op_kwargs_expand_input.value["shard"] == list(range(shard_count()))
     publish = dag.get_task("publish_new_articles")
     assert [a.name for a in publish.outlets] == [NEW_ARTICLES_NAME]
     assert publish.trigger_rule == "all_done"
@@ -86,8 +86,14 @@ def test_news_ingest_dag_test_indexes_fixture_articles(
     try:
         dag_run = dagbag.dags["news_ingest"].test()
         assert dag_run.state == "success"
-        states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+        instances = dag_run.get_task_instances()
+        states = {ti.task_id: ti.state for ti in instances}
         assert states["publish_new_articles"] == "success"
+        shards = [ti for ti in instances if ti.task_id == "ingest_shard"]
+        assert len(shards) == shard_count()
+        labels = sorted(ti.rendered_map_index for ti in shards)
+        assert labels[0].startswith(f"shard 1/{len(shards)}: ")  # what each shard held
+        assert sum(int(label.split(": ")[1].split()[0]) for label in labels) == len(feeds)
         es.indices.refresh(index=settings.index_name("articles"))
         assert es.count(index=settings.index_name("articles"))["count"] == 5
         broken = es.get(index=settings.index_name("feeds"), id="fixture-not-a-feed")["_source"]

@@ -19,7 +19,7 @@ from elasticsearch import Elasticsearch
 from pipeline.config import Settings, load_settings, select_feeds
 from pipeline.ingest import engine, workers
 from pipeline.ingest.engine import IngestContext, ingest_feeds, run_cycle
-from pipeline.tasks import plan_shards
+from pipeline.tasks import due_feeds
 from tests.conftest import delete_indices, make_test_env
 from tests.support import FIXTURES
 from tests.support.fixture_site import FixtureSite, write_config_dir
@@ -130,7 +130,7 @@ def test_copies_indexed_at_the_same_moment_by_two_workers_make_one_story(
 
 
 def test_an_item_published_right_after_a_poll_is_found_by_the_next_run(
-    fixture_site: FixtureSite, make_settings: Any, monkeypatch: Any
+    fixture_site: FixtureSite, make_settings: Any, es: Elasticsearch
 ) -> None:
     """news_ingest every minute, a feed publishing about every minute: each run polls it
     (not only every few minutes), so a new item waits one run at most."""
@@ -144,17 +144,13 @@ def test_an_item_published_right_after_a_poll_is_found_by_the_next_run(
     (settings.config_dir / "feeds.yaml").write_text(
         f"feeds:\n  - {{id: active, name: Active, url: '{feed.url}'}}\n"
     )
-    env = {**make_test_env(settings.config_dir), **schedule}
-    env["NEWSMON_INDEX_PREFIX"] = settings.index_prefix
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)  # plan_shards reads the settings as a task does
     try:
         assert run_cycle(settings).totals()["indexed"] == 3
         feed.add(STORIES[3]["title"], STORIES[3]["text"])  # right after the poll
         next_run = datetime.now(UTC) + timedelta(minutes=settings.ingest_interval_minutes)
-        (shard,) = plan_shards(now=next_run)
-        assert shard["feeds"] == ["active"]  # an active feed is polled on every run
-        assert run_cycle(settings, shard["feeds"]).totals()["indexed"] == 1
+        (due,) = due_feeds(es, settings, now=next_run)
+        assert due.id == "active"  # an active feed is polled on every run
+        assert run_cycle(settings, [due.id]).totals()["indexed"] == 1
     finally:
         feed.stop()
 

@@ -16,8 +16,9 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings, load_feeds, load_settings
 from pipeline.ingest.engine import run_cycle
+from pipeline.store import session
 from pipeline.store.feeds import load_states
-from pipeline.tasks import plan_shards
+from pipeline.tasks import due_feeds
 from tests.conftest import delete_indices, make_test_env
 from tests.support.fixture_site import FixtureSite, write_config_dir
 
@@ -61,16 +62,23 @@ def test_failing_feed_backs_off_and_stays_scheduled(polling: Settings, es: Elast
     assert health["last_status"] == "failed" and health["consecutive_failures"] == 2
 
 
-def _planned(**params: object) -> set[str]:
-    return {feed for shard in plan_shards(**params) for feed in shard["feeds"]}  # type: ignore[arg-type]
+def _planned(settings: Settings, **params: object) -> set[str]:
+    """The feeds two shard tasks would poll now (each owns its share: no feed twice)."""
+    with session(settings, setup=True) as es:
+        shards = [
+            [feed.id for feed in due_feeds(es, settings, shard, 2, **params)]  # type: ignore[arg-type]
+            for shard in range(2)
+        ]
+    assert not set(shards[0]) & set(shards[1])
+    return set(shards[0]) | set(shards[1])
 
 
 def test_only_due_feeds_are_polled_unless_forced(polling: Settings) -> None:
-    assert _planned() == {"plain-world", "broken"}  # never polled: due
+    assert _planned(polling) == {"plain-world", "broken"}  # never polled: due
     run_cycle(polling)
-    assert _planned() == set()  # each got its next poll time in the future
-    assert _planned(force=True) == {"plain-world", "broken"}  # a manual run polls all
-    assert _planned(feed_ids=["broken"]) == {"broken"}
+    assert _planned(polling) == set()  # each got its next poll time in the future
+    assert _planned(polling, force=True) == {"plain-world", "broken"}  # a manual run polls all
+    assert _planned(polling, feed_ids=["broken"]) == {"broken"}
 
 
 def test_feeds_health_table_and_check_from_the_command_line(
