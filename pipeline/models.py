@@ -107,6 +107,10 @@ class TaggedArticle:
     tags: list[Tag]
     fetched_at: datetime
     entities: list[EntityHit] = field(default_factory=list)
+    # The title's and text's analysed forms (pipeline.analysis), computed with the tags
+    # in the extraction workers; None: not computed yet.
+    title_stems: str | None = None
+    text_stems: str | None = None
 
 
 @dataclass

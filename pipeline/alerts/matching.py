@@ -40,6 +40,8 @@ ARTICLE_FIELDS = [
     "entities",
     "published_at",
     "cluster_id",
+    "title_stems",
+    "text_stems",
 ]
 _RULE_FILTER = RuleFilter()
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from pipeline import analysis
 from pipeline.config import AlertRuleConfig
 
 _CJK = "\u3040-\u309f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -137,9 +139,17 @@ class ArticleTerms:
 
     @classmethod
     def from_source(cls, source: dict[str, Any]) -> ArticleTerms:
+        """The title's and text's tokens, then their analysed forms (searches match
+        those too), each field apart so that no phrase runs from one into the next."""
         sequence = tokens(source.get("title") or "")
         sequence.append(_FIELD_SEPARATOR)
         sequence += tokens(source.get("text") or "")
+        for name, field_name in (("title_stems", "title"), ("text_stems", "text")):
+            stems = source.get(name)
+            if stems is None:
+                stems = analysis.analyze(source.get(field_name) or "", source.get("language"))
+            sequence.append(_FIELD_SEPARATOR)
+            sequence += stems.split()
         return cls(sequence, source)
 
     def has_phrase(self, words: tuple[str, ...]) -> bool:
@@ -184,15 +194,30 @@ class Batch:
         if node is None:
             return self.everything
         if isinstance(node, Word):
-            return self._words.get(node.text, 0)
+            return self._words.get(node.text, 0) | self._any_phrase(_word_forms(node.text))
         if isinstance(node, Phrase):
-            mask = self.everything
-            for word in node.words:
-                mask &= self._words.get(word, 0)
+            return self._phrase(node.words) | self._any_phrase(_phrase_forms(node.words))
+        return self._combined(node)
+
+    def _phrase(self, words: tuple[str, ...]) -> int:
+        mask = self.everything
+        for word in words:
+            mask &= self._words.get(word, 0)
+        if len(words) > 1:
             for position in _positions(mask):
-                if not self.articles[position].has_phrase(node.words):
+                if not self.articles[position].has_phrase(words):
                     mask &= ~(1 << position)
-            return mask
+        return mask
+
+    def _any_phrase(self, forms: tuple[str, ...]) -> int:
+        """Articles holding one of the analysed forms (a Korean word's morphemes, a
+        phrase's stems: in a row)."""
+        mask = 0
+        for form in forms:
+            mask |= self._phrase(tuple(form.split(" ")))
+        return mask
+
+    def _combined(self, node: AnyOf | AllOf) -> int:
         if isinstance(node, AllOf):
             mask = self.everything
             for child in node.children:
@@ -227,6 +252,16 @@ class Batch:
 
 
 FILTER_FIELDS = ("topics", "language", "entities", "site", "feed_id")
+
+
+@lru_cache(maxsize=100_000)
+def _word_forms(word: str) -> tuple[str, ...]:
+    return tuple(analysis.word_forms(word))
+
+
+@lru_cache(maxsize=100_000)
+def _phrase_forms(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(analysis.phrase_forms(list(words)))
 
 
 def _positions(mask: int) -> list[int]:

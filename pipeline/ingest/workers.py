@@ -12,6 +12,7 @@ MAX_RESTARTS the rest of the run processes pages in the ingest process itself.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -44,12 +45,20 @@ def process_page(body: bytes, entry: FeedEntry, fetched_at: datetime) -> Process
     from pipeline.ingest.dedup import fingerprint
     from pipeline.ingest.extract import extract
     from pipeline.ingest.tag import tag_article
+    from pipeline.store.articles import stem_fields
 
     extraction = extract(body, entry.url, entry)
     if extraction.article is None:
         return Processed(None, f"{entry.url}: {extraction.problem}")
     assert _TAGGER is not None, "set_taxonomy() first"
-    return Processed(tag_article(_TAGGER, fingerprint(extraction.article), fetched_at))
+    article = fingerprint(extraction.article)
+    tagged = tag_article(_TAGGER, article, fetched_at)
+    stems = stem_fields(article)  # here, in the workers: Korean analysis is not cheap
+    return Processed(
+        dataclasses.replace(
+            tagged, title_stems=stems["title_stems"], text_stems=stems["text_stems"]
+        )
+    )
 
 
 def set_taxonomy(taxonomy: Taxonomy) -> None:

@@ -19,7 +19,7 @@ from elasticsearch import BadRequestError, Elasticsearch
 
 from pipeline.config import Settings
 from pipeline.errors import SearchSyntaxError
-from pipeline.search.query import Filters, filtered_query
+from pipeline.search.query import Filters, filtered_query, highlight_query
 from pipeline.store import articles
 
 MAX_PAGE_SIZE = 100
@@ -90,14 +90,19 @@ def search_page(es: Elasticsearch, settings: Settings, request: SearchRequest) -
         "size": size,
         "sort": _SORTS[request.sort],
         "track_total_hits": 10_000,
-        "source_excludes": ["text", *articles.FINGERPRINT_FIELDS, "tags.window"],
+        "source_excludes": [
+            "text",
+            *articles.FINGERPRINT_FIELDS,
+            *articles.STEM_FIELDS,
+            "tags.window",
+        ],
     }
     if request.collapse:
         body.update(collapse=_COLLAPSE, from_=request.offset)
     elif request.after:
         body["search_after"] = _decode_cursor(request.after)
     if request.highlight and request.query.strip():
-        body["highlight"] = _HIGHLIGHT
+        body["highlight"] = {**_HIGHLIGHT, "highlight_query": highlight_query(request.query)}
     aggs = {}
     if request.facets:
         aggs.update(_facet_aggs())

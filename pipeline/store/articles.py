@@ -14,12 +14,14 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 
+from pipeline import analysis
 from pipeline.config import Settings
 from pipeline.models import Article, EntityHit, Fingerprint, Tag, TaggedArticle
 from pipeline.store.indices import Index
 
-# Fields only dedup needs; never sent back to search results.
+# Fields only dedup and matching need; never sent back to search results.
 FINGERPRINT_FIELDS = ["minhash", "lsh_bands"]
+STEM_FIELDS = ["title_stems", "text_stems"]
 
 
 def document(item: TaggedArticle) -> dict[str, Any]:
@@ -37,7 +39,19 @@ def document(item: TaggedArticle) -> dict[str, Any]:
     doc["fetched_at"] = _iso(item.fetched_at)
     doc.update(tag_fields(item.tags, item.entities))
     doc["cluster_id"] = article.cluster_id or article.id
+    doc.update(stem_fields(article, item.title_stems, item.text_stems))
     return doc
+
+
+def stem_fields(
+    article: Article, title_stems: str | None = None, text_stems: str | None = None
+) -> dict[str, str]:
+    """The analysed forms searches match inflected words on (computed unless given)."""
+    if title_stems is None:
+        title_stems = analysis.analyze(article.title, article.language)
+    if text_stems is None:
+        text_stems = analysis.analyze(article.text, article.language)
+    return {"title_stems": title_stems, "text_stems": text_stems}
 
 
 _ARTICLE_FIELDS = [f.name for f in fields(Article) if f.name not in ("id", "fingerprint")]
@@ -132,7 +146,7 @@ def scan(
 def get(es: Elasticsearch, settings: Settings, article_id: str) -> dict[str, Any] | None:
     """The article's document (without fingerprint fields), or None."""
     found = es.options(ignore_status=404).get(
-        index=_name(settings), id=article_id, source_excludes=FINGERPRINT_FIELDS
+        index=_name(settings), id=article_id, source_excludes=FINGERPRINT_FIELDS + STEM_FIELDS
     )
     return dict(found["_source"]) if found.get("found") else None
 

@@ -37,7 +37,18 @@ EXTRA = [
     ("朝鲜发射巡航导弹", "朝鲜周日发射了两枚巡航导弹，韩国联合参谋本部说。"),
     ("북한, 순항미사일 발사", "북한이 서해상으로 순항미사일 여러 발을 발사했다고 합참이 밝혔다."),
     ("Kim Jong-un's U.S. trip_plan", "Officials said the U.S. side (and Kim's aides) met twice."),
+    ("Пхеньян испытал ракеты", "Ракетой ударили по складу Северной Кореи во время визита."),
 ]
+# Dictionary forms whose articles hold only inflected ones (analysed matching).
+DICTIONARY_FORMS = ["ракета", "Корея", "визит", "미사일", "발사", '"северная корея"']
+
+
+def _dictionary_form(word: str) -> str:
+    """A crude dictionary form of an inflected word, as an analyst might type it."""
+    for ending in ("ing", "ed", "es", "s", "ы", "ой", "и", "ю", "а"):
+        if len(word) > len(ending) + 3 and word.endswith(ending):
+            return word[: -len(ending)]
+    return word
 
 
 @pytest.fixture
@@ -81,6 +92,9 @@ def _rules(hits: list[dict], count: int) -> list[AlertRuleConfig]:
                 phrase.replace("(", "").replace(")", ""),
                 "巡航",
                 "순항미사일",
+                rng.choice(DICTIONARY_FORMS),
+                f"{_dictionary_form(a)} AND {_dictionary_form(b)}",
+                f"{_dictionary_form(a)} OR {c}",
             ]
         )
         filters = rng.choice([{}, {"topics": ["korean-peninsula"]}, {"sources": ["site1"]}])
@@ -110,6 +124,9 @@ def test_filter_keeps_every_rule_and_article_elasticsearch_matches(
         rule_id: ids_ for rule_id, ids_ in truth.items() if not ids_ <= kept.get(rule_id, set())
     }
     assert lost == {}
+    unfiltered = {r.query: truth[r.id] for r in rules if not (r.topics or r.sources)}
+    assert all(unfiltered[form] for form in DICTIONARY_FORMS if form in unfiltered)
+    assert sum(1 for form in DICTIONARY_FORMS if form in unfiltered) >= 3
     matched = sum(1 for ids_ in truth.values() if ids_)
     assert matched > 100  # the generated rules really match things ...
     assert len(kept) < len(rules)  # ... and the filter really filters

@@ -1,0 +1,222 @@
+"""Language analysis for search, in Python, the same at index and at query time.
+
+Elasticsearch's `standard` analyzer matches exact word forms only, and the clusters
+newsmon runs on may have no language plugins at all. So each article also carries
+`title_stems` and `text_stems`: its words in analysed form, one after another,
+separated by spaces, indexed with the plain `whitespace` analyzer (positions kept, so
+phrases work there too):
+
+- Latin-script words: the Snowball stem in the article's language (English when
+  Snowball has no stemmer for it), prefixed with the language: `en_missil`, so a stem
+  only ever matches articles stemmed by the same language's rules.
+- Cyrillic words: the Russian Snowball stem (`ракет` for ракета, ракеты, ракетой).
+- Hangul: the content morphemes found by Kiwi, particles and endings dropped
+  (`북한이` -> `북한`, `순항미사일을` -> `순항 미사일`, `발사했다` -> `발사`).
+- Han and kana are left to the exact fields (the standard analyzer indexes each
+  character, which phrase search handles).
+
+A query word is analysed for every language its script allows (see `word_forms`),
+and the search matches the exact form OR any analysed form.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import cache
+from typing import Any
+
+import Stemmer
+
+# Languages (ISO 639-1, as py3langid names them) with a Snowball stemmer for Latin script.
+LATIN_STEMMERS = {
+    "ca": "catalan",
+    "cs": "czech",
+    "da": "danish",
+    "de": "german",
+    "en": "english",
+    "es": "spanish",
+    "et": "estonian",
+    "eu": "basque",
+    "fi": "finnish",
+    "fr": "french",
+    "ga": "irish",
+    "hu": "hungarian",
+    "id": "indonesian",
+    "it": "italian",
+    "lt": "lithuanian",
+    "nl": "dutch",
+    "no": "norwegian",
+    "pl": "polish",
+    "pt": "portuguese",
+    "ro": "romanian",
+    "sv": "swedish",
+    "tr": "turkish",
+}
+DEFAULT_LATIN = "en"
+
+_WORD = re.compile(r"[^\W_]+")
+_HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_LATIN = re.compile("[a-zA-Z\u00c0-\u024f]")
+_HAN_OR_KANA = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Kiwi's tags for what carries meaning: nouns, numerals, pronouns, verb and adjective
+# stems, roots, foreign words, numbers. Particles (J*), endings (E*) and suffixes go.
+_KOREAN_CONTENT = {"NNG", "NNP", "NNB", "NR", "NP", "VV", "VA", "XR", "SL", "SH", "SN", "MAG"}
+# Russian noun endings, to find the stems of a dictionary form's other cases: Snowball
+# cuts `визит` to `виз` but `визита` to `визит`, `Корея` to `коре` but `Кореи` to `кор`.
+_RUSSIAN_ENDINGS = (
+    "а", "я", "у", "ю", "ы", "и", "е", "о", "ой", "ей", "ом", "ем", "ам", "ям", "ах", "ях",
+    "ами", "ями", "ов", "ев", "ий", "ия", "ию", "ие", "ии",
+)  # fmt: skip
+_RUSSIAN_VOWELS = "аяоеиыую"
+
+_stemmers_lock = threading.Lock()
+_kiwi: Any = None
+_kiwi_lock = threading.Lock()
+
+
+@cache
+def _stemmer(algorithm: str) -> Any:
+    # PyStemmer objects are not thread-safe: one per thread would do, but a lock is
+    # simpler and stemming is far cheaper than the rest of the work.
+    return Stemmer.Stemmer(algorithm)
+
+
+def _stem(algorithm: str, word: str) -> str:
+    with _stemmers_lock:
+        return str(_stemmer(algorithm).stemWord(word))
+
+
+def kiwi() -> Any:
+    """The Korean analyzer, loaded on first use (2-3 s and ~100 MB: only texts with
+    Hangul need it)."""
+    global _kiwi
+    with _kiwi_lock:
+        if _kiwi is None:
+            from kiwipiepy import Kiwi
+
+            _kiwi = Kiwi()
+        return _kiwi
+
+
+def latin_language(language: str | None) -> str:
+    return language if language in LATIN_STEMMERS else DEFAULT_LATIN
+
+
+def analyze(text: str, language: str | None) -> str:
+    """The text's analysed forms, space-separated, in order (what `*_stems` hold)."""
+    if not text:
+        return ""
+    korean = _korean_forms(text) if _HANGUL.search(text) else {}
+    latin = latin_language(language)
+    forms: list[str] = []
+    for match in _WORD.finditer(text):
+        word = match.group().lower()
+        if _HANGUL.search(word):
+            forms.extend(korean.get(match.start(), []))
+        else:
+            form = _form(word, latin)
+            if form:
+                forms.append(form)
+    return " ".join(forms)
+
+
+def _form(word: str, latin: str) -> str | None:
+    """One non-Korean word's analysed form (None for Han and kana)."""
+    if _HAN_OR_KANA.search(word):
+        return None
+    if _CYRILLIC.search(word):
+        return _stem("russian", word)
+    if _LATIN.search(word):
+        return f"{latin}_{_stem(LATIN_STEMMERS[latin], word)}"
+    return word  # digits, other scripts: as they are
+
+
+def _korean_forms(text: str) -> dict[int, list[str]]:
+    """Content morphemes of each Hangul word, by the word's start offset in `text`."""
+    by_word: dict[int, list[str]] = {}
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    index = 0
+    for token in kiwi().tokenize(text):
+        if token.tag not in _KOREAN_CONTENT or not _HANGUL.search(token.form):
+            continue
+        while index < len(spans) and spans[index][1] <= token.start:
+            index += 1
+        if index < len(spans) and spans[index][0] <= token.start:
+            by_word.setdefault(spans[index][0], []).append(token.form.lower())
+    return by_word
+
+
+def word_forms(word: str) -> list[str]:
+    """Every analysed form a query word may have in an article: each Latin-script
+    language's stem (the article's language is not known), the stems of a Russian
+    word's other cases, or a Korean word's content morphemes (joined by spaces: they
+    follow one another in the article). Empty when the word analyses to nothing."""
+    word = word.lower()
+    if _HANGUL.search(word):
+        forms = " ".join(f for forms in _korean_forms(word).values() for f in forms)
+        return [forms] if forms else []
+    if _HAN_OR_KANA.search(word):
+        return []
+    if _CYRILLIC.search(word):
+        return sorted({_stem("russian", form) for form in _russian_forms(word)})
+    if _LATIN.search(word):
+        return [f"{code}_{_stem(name, word)}" for code, name in LATIN_STEMMERS.items()]
+    return [word]
+
+
+def _russian_forms(word: str) -> list[str]:
+    """The word and its likely other cases (as a noun), to be stemmed."""
+    base = word[:-1] if word[-1] in _RUSSIAN_VOWELS or word[-1] == "ь" else word
+    forms = [word]
+    if len(base) >= 3:
+        forms += [base + ending for ending in _RUSSIAN_ENDINGS]
+    return forms
+
+
+def phrase_forms(words: list[str]) -> list[str]:
+    """A phrase's analysed forms: one per Latin-script language (every word stemmed by
+    that language's rules), Cyrillic and Korean words analysed as `word_forms` does
+    (a Russian word with several stems makes several phrases, up to a bound)."""
+    if not words:
+        return []
+    variants: list[list[str]] = [[]]
+    latin_codes = list(LATIN_STEMMERS)
+    latin_words = any(_LATIN.search(w) and not _CYRILLIC.search(w) for w in words)
+    codes = latin_codes if latin_words else [DEFAULT_LATIN]
+    phrases: set[str] = set()
+    for code in codes:
+        variants = [[]]
+        for word in words:
+            lower = word.lower()
+            if _LATIN.search(lower) and not (_HANGUL.search(lower) or _CYRILLIC.search(lower)):
+                options = [f"{code}_{_stem(LATIN_STEMMERS[code], lower)}"]
+            else:
+                options = word_forms(lower)
+            if not options:
+                continue
+            variants = [[*v, o] for v in variants for o in options][:16]
+        phrases.update(" ".join(v) for v in variants if v)
+    return sorted(phrases)
+
+
+def words(text: str) -> list[str]:
+    """The words of a query or text, lower-cased, as `analyze` splits them."""
+    return [match.lower() for match in _WORD.findall(text)]
+
+
+def is_hangul(text: str) -> bool:
+    return bool(_HANGUL.search(text))
+
+
+def highlight_stems(word: str) -> list[str]:
+    """Stems or Korean morphemes that mark the words of a text sharing an analysed form
+    with the query word, for the snippets only (Latin script: the English stem, as
+    other languages' stems can be short enough to mark unrelated words)."""
+    word = word.lower()
+    if _LATIN.search(word) and not (_CYRILLIC.search(word) or _HANGUL.search(word)):
+        stem = _stem(LATIN_STEMMERS[DEFAULT_LATIN], word)
+        return [stem] if len(stem) >= 3 else []
+    forms = {part for form in word_forms(word) for part in form.split(" ")}
+    return sorted(f for f in forms if len(f) >= 3 or is_hangul(f))

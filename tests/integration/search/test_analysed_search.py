@@ -1,0 +1,75 @@
+"""Searches find inflected forms of the words typed, in English, Russian and Korean,
+and the snippets mark the words that matched (real Elasticsearch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipeline.config import Settings, load_settings
+from pipeline.models import TaggedArticle
+from pipeline.search.pages import SearchRequest, search_page
+from pipeline.store import articles as article_store
+from pipeline.store import ensure_indices
+from tests.conftest import delete_indices, make_test_env
+from tests.support.articles import make_article
+
+ARTICLES = [
+    ("North Korea fires missiles", "Two missiles were launched on Tuesday.", "en"),
+    ("Markets calm", "Investors ignored the missile test talk.", "en"),
+    ("Удар ракетой", "Власти Северной Кореи сообщили о пуске ракеты.", "ru"),
+    ("북한, 순항미사일 발사", "북한이 순항미사일을 발사했다고 합참이 밝혔다.", "ko"),
+]
+
+
+@pytest.fixture
+def indexed(es: Elasticsearch, tmp_path: Path) -> Iterator[Settings]:
+    settings = load_settings(make_test_env(tmp_path))
+    ensure_indices(es, settings)
+    now = datetime.now(UTC)
+    items = [
+        TaggedArticle(make_article(f"https://x.example/{n}", t, x, language=lang), [], now)
+        for n, (t, x, lang) in enumerate(ARTICLES)
+    ]
+    article_store.create(es, settings, [article_store.hit(item) for item in items])
+    article_store.refresh(es, settings)
+    yield settings
+    delete_indices(es, settings.index_prefix)
+
+
+def _search(es: Elasticsearch, settings: Settings, query: str) -> dict[str, list[str]]:
+    page = search_page(es, settings, SearchRequest(query=query, collapse=False))
+    return {hit.title: hit.highlights for hit in page.hits}
+
+
+def test_dictionary_forms_find_inflected_words_and_mark_them(
+    es: Elasticsearch, indexed: Settings
+) -> None:
+    found = _search(es, indexed, "missile")
+    assert set(found) == {"North Korea fires missiles", "Markets calm"}
+    assert any("<em>missiles</em>" in h for h in found["North Korea fires missiles"])
+    # The exact form ranks first.
+    first = search_page(es, indexed, SearchRequest(query="missile launch", collapse=False))
+    assert [hit.title for hit in first.hits] == ["North Korea fires missiles"]
+
+    found = _search(es, indexed, "ракета AND Корея")
+    assert list(found) == ["Удар ракетой"]
+    assert any("<em>ракеты</em>" in h for h in found["Удар ракетой"])
+
+    found = _search(es, indexed, "미사일 발사")
+    assert list(found) == ["북한, 순항미사일 발사"]
+    assert any("<em>순항미사일을</em>" in h for h in found["북한, 순항미사일 발사"])
+
+
+def test_phrases_wildcards_and_fields_still_work(es: Elasticsearch, indexed: Settings) -> None:
+    assert list(_search(es, indexed, '"missile launched"')) == []  # not adjacent
+    assert list(_search(es, indexed, '"missiles were launched"')) == ["North Korea fires missiles"]
+    assert list(_search(es, indexed, '"north korean missile"')) == []
+    assert list(_search(es, indexed, '"северная корея"')) == ["Удар ракетой"]
+    assert set(_search(es, indexed, "missil*")) == {"North Korea fires missiles", "Markets calm"}
+    assert list(_search(es, indexed, "title:missile")) == ["North Korea fires missiles"]
+    assert list(_search(es, indexed, "missile -markets")) == ["North Korea fires missiles"]
