@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import Stemmer
@@ -73,7 +73,7 @@ _RUSSIAN_VOWELS = "аяоеиыую"
 
 _stemmers_lock = threading.Lock()
 _kiwi: Any = None
-_kiwi_lock = threading.Lock()
+_kiwi_lock = threading.RLock()
 
 
 @cache
@@ -89,15 +89,14 @@ def _stem(algorithm: str, word: str) -> str:
 
 
 def kiwi() -> Any:
-    """The Korean analyzer, loaded on first use (2-3 s and ~100 MB: only texts with
-    Hangul need it)."""
+    """The Korean analyzer, loaded on first use (a few seconds and ~100 MB: only texts
+    with Hangul need it). Callers hold `_kiwi_lock`."""
     global _kiwi
-    with _kiwi_lock:
-        if _kiwi is None:
-            from kiwipiepy import Kiwi
+    if _kiwi is None:
+        from kiwipiepy import Kiwi
 
-            _kiwi = Kiwi()
-        return _kiwi
+        _kiwi = Kiwi()
+    return _kiwi
 
 
 def latin_language(language: str | None) -> str:
@@ -106,15 +105,11 @@ def latin_language(language: str | None) -> str:
 
 def analyze(text: str, language: str | None) -> str:
     """The text's analysed forms, space-separated, in order (what `*_stems` hold)."""
-    if not text:
-        return ""
-    korean = _korean_forms(text) if _HANGUL.search(text) else {}
     latin = latin_language(language)
     forms: list[str] = []
-    for match in _WORD.finditer(text):
-        word = match.group().lower()
+    for word in words(text):
         if _HANGUL.search(word):
-            forms.extend(korean.get(match.start(), []))
+            forms.extend(_korean_word(word))
         else:
             form = _form(word, latin)
             if form:
@@ -133,19 +128,18 @@ def _form(word: str, latin: str) -> str | None:
     return word  # digits, other scripts: as they are
 
 
-def _korean_forms(text: str) -> dict[int, list[str]]:
-    """Content morphemes of each Hangul word, by the word's start offset in `text`."""
-    by_word: dict[int, list[str]] = {}
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-    index = 0
-    for token in kiwi().tokenize(text):
-        if token.tag not in _KOREAN_CONTENT or not _HANGUL.search(token.form):
-            continue
-        while index < len(spans) and spans[index][1] <= token.start:
-            index += 1
-        if index < len(spans) and spans[index][0] <= token.start:
-            by_word.setdefault(spans[index][0], []).append(token.form.lower())
-    return by_word
+@lru_cache(maxsize=200_000)
+def _korean_word(word: str) -> tuple[str, ...]:
+    """A Hangul word's content morphemes. Each word is analysed on its own (and
+    remembered: news repeats its words), which is several times cheaper than Kiwi on
+    whole sentences and analyses a word in an article exactly as in a query."""
+    with _kiwi_lock:
+        tokens = kiwi().tokenize(word)
+    return tuple(
+        token.form.lower()
+        for token in tokens
+        if token.tag in _KOREAN_CONTENT and _HANGUL.search(token.form)
+    )
 
 
 def word_forms(word: str) -> list[str]:
@@ -155,7 +149,7 @@ def word_forms(word: str) -> list[str]:
     follow one another in the article). Empty when the word analyses to nothing."""
     word = word.lower()
     if _HANGUL.search(word):
-        forms = " ".join(f for forms in _korean_forms(word).values() for f in forms)
+        forms = " ".join(_korean_word(word))
         return [forms] if forms else []
     if _HAN_OR_KANA.search(word):
         return []

@@ -1,8 +1,11 @@
-"""Operations: `newsmon es start|stop|status`, `setup` (indices), `config` (check files)."""
+"""Operations: `newsmon es start|stop|status`, `setup` (indices), `reindex` (to a new index
+version), `config` (check files)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import asdict
 from typing import Any
 
 import httpx
@@ -18,6 +21,13 @@ def register(commands: Any) -> None:
 
     setup = commands.add_parser("setup", help="create the Elasticsearch indices and aliases")
     setup.set_defaults(handler=setup_command)
+
+    reindex = commands.add_parser(
+        "reindex",
+        help="copy news-articles into the current index version (analysed fields), then"
+        " move the alias; searches keep working, rerun it if interrupted",
+    )
+    reindex.set_defaults(handler=reindex_command)
 
     check = commands.add_parser("config", help="validate every config file and show a summary")
     check.set_defaults(handler=config_command)
@@ -67,14 +77,47 @@ def _remote_status(url: str) -> dict[str, Any]:
 
 def setup_command(args: argparse.Namespace) -> int:
     from pipeline.store import ensure_indices
+    from pipeline.store.indices import outdated
 
     settings = load_settings()
-    created = ensure_indices(elasticsearch(settings, setup=False), settings)
+    es = elasticsearch(settings, setup=False)
+    created = ensure_indices(es, settings)
+    stale = outdated(es, settings)
     if args.json:
-        print_json({"created": created})
+        print_json({"created": created, "outdated": stale})
     else:
         print(f"indices ready ({'created ' + ', '.join(created) if created else 'all existed'})")
+        for name in stale:
+            print(
+                f"{name} is an older index version: new articles are analysed for search,"
+                " older ones only after `newsmon reindex` (searches keep working meanwhile)"
+            )
     return EXIT_OK
+
+
+def reindex_command(args: argparse.Namespace) -> int:
+    from pipeline.store.reindex import reindex_articles
+
+    settings = load_settings()
+    es = elasticsearch(settings, setup=False)
+
+    def progress(copied: int, total: int) -> None:
+        share = f" ({copied / total:.0%})" if total else ""
+        print(f"  copied {copied:,}/{total:,}{share}", file=sys.stderr)
+
+    summary = reindex_articles(es, settings, progress=None if args.json else progress)
+    if args.json:
+        print_json(asdict(summary))
+    elif not summary.swapped:
+        print(f"{summary.alias} is up to date ({summary.target})")
+    else:
+        print(
+            f"{summary.alias}: {summary.copied:,} articles copied from {summary.source} to"
+            f" {summary.target} ({summary.caught_up:,} again after ingest paused), alias moved."
+            f" {summary.source} is kept, blocked for writes: delete it when you no longer"
+            " need it."
+        )
+    return EXIT_FAILURE if summary.errors else EXIT_OK
 
 
 def config_command(args: argparse.Namespace) -> int:

@@ -14,7 +14,9 @@ from elasticsearch import BadRequestError, Elasticsearch
 
 from pipeline.config import MAPPINGS_DIR, Settings
 
-MAPPING_VERSION = 1
+# Each kind's mapping version; a version bump that needs existing documents rewritten
+# (articles v2: the analysed fields) is rolled out by `newsmon reindex`.
+MAPPING_VERSIONS = {"articles": 2}
 
 
 class Index(StrEnum):
@@ -41,7 +43,7 @@ def ensure_indices(es: Elasticsearch, settings: Settings) -> list[str]:
         if es.indices.exists_alias(name=alias):
             es.indices.put_mapping(index=alias, **body["mappings"])
             continue
-        concrete = f"{alias}-v{MAPPING_VERSION}"
+        concrete = versioned_name(alias, mapping_version(kind))
         try:
             es.indices.create(
                 index=concrete,
@@ -55,3 +57,31 @@ def ensure_indices(es: Elasticsearch, settings: Settings) -> list[str]:
             if exc.error != "resource_already_exists_exception":
                 raise
     return created
+
+
+def mapping_version(kind: Index) -> int:
+    return MAPPING_VERSIONS.get(kind.value, 1)
+
+
+def versioned_name(alias: str, version: int) -> str:
+    return f"{alias}-v{version}"
+
+
+def behind_alias(es: Elasticsearch, alias: str) -> str | None:
+    """The concrete index the alias writes to, or None when there is no alias."""
+    if not es.indices.exists_alias(name=alias):
+        return None
+    found = es.indices.get_alias(name=alias)
+    writers = [name for name, spec in found.items() if spec["aliases"][alias].get("is_write_index")]
+    return (writers or sorted(found))[-1]
+
+
+def outdated(es: Elasticsearch, settings: Settings) -> list[str]:
+    """Aliases whose index is older than this version's mapping (`newsmon reindex`)."""
+    stale = []
+    for kind in Index:
+        alias = settings.index_name(kind)
+        concrete = behind_alias(es, alias)
+        if concrete and concrete != versioned_name(alias, mapping_version(kind)):
+            stale.append(f"{alias} ({concrete})")
+    return stale
