@@ -22,6 +22,7 @@ SEARCH_FIELDS = ["title^3", "text"]
 STEM_FIELDS = {"title": "title_stems", "text": "text_stems"}
 EXACT_BOOST = 2  # an exact form ranks above an inflected one
 MAX_ANALYSED_WORDS = 64  # words past this match their exact form only (bounded query size)
+MAX_WORD_CHARS = 64  # longer "words" are not language: matched as written
 
 # A lexeme: a field's phrase, a phrase, a range (one lexeme: `date:[2026 TO 2027]`), a
 # parenthesis, a word (with whatever syntax is glued to it), or a stray quote.
@@ -123,7 +124,7 @@ def _rewrite(lexeme: str) -> str | None:
             forms = [_quoted(form) for form in analysis.word_forms(words[0])]
         else:
             forms = [f'"{form}"' for form in analysis.phrase_forms(words)]
-    if not forms:
+    if not forms or any(len(word) > MAX_WORD_CHARS for word in words):
         return None
     exact = f"{target}:{body}" if target else body
     alternatives = [f"{exact}^{EXACT_BOOST}"]
