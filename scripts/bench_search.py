@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from elasticsearch import helpers  # noqa: E402
 
+from pipeline import analysis  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
 from pipeline.search.pages import SearchRequest, search_page  # noqa: E402
 from pipeline.search.query import Filters  # noqa: E402
@@ -78,6 +79,8 @@ def sentence_pool(corpus: Path | None) -> tuple[list[str], list[dict[str, Any]]]
 def make_documents(count: int, corpus: Path | None, seed: int = 5) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
     sentences, items = sentence_pool(corpus)
+    # The analysed forms are per word, so a text's are its sentences' (English text).
+    analysed = {sentence: analysis.analyze(sentence, "en") for sentence in sentences}
     words = sorted({w for s in sentences for w in re.findall(r"[A-Za-z]{5,}", s)})
     now = datetime.now(UTC)
     clusters: list[str] = []
@@ -86,7 +89,9 @@ def make_documents(count: int, corpus: Path | None, seed: int = 5) -> Iterator[d
         title_words = source["title"].split()
         for _ in range(rng.randint(0, 2)):
             title_words[rng.randrange(len(title_words))] = rng.choice(words)
-        text = "\n".join(rng.sample(sentences, rng.randint(6, 20)))
+        chosen = rng.sample(sentences, rng.randint(6, 20))
+        text = "\n".join(chosen)
+        title = " ".join(title_words)
         article_id = f"{number:08d}"
         if clusters and rng.random() < 0.1:
             cluster = rng.choice(clusters[-5000:])
@@ -98,8 +103,10 @@ def make_documents(count: int, corpus: Path | None, seed: int = 5) -> Iterator[d
             "_id": article_id,
             "_source": {
                 "url": f"https://{rng.choice(SITES)}.example/{article_id}",
-                "title": " ".join(title_words),
+                "title": title,
                 "text": text,
+                "title_stems": analysis.analyze(title, "en"),
+                "text_stems": " ".join(analysed[sentence] for sentence in chosen),
                 "site": rng.choice(SITES),
                 "feed_id": "bench",
                 "language": "en" if rng.random() < 0.9 else rng.choice(["ru", "ko"]),
