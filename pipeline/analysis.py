@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -142,11 +143,12 @@ def _korean_word(word: str) -> tuple[str, ...]:
     )
 
 
-def word_forms(word: str) -> list[str]:
-    """Every analysed form a query word may have in an article: each Latin-script
-    language's stem (the article's language is not known), the stems of a Russian
-    word's other cases, or a Korean word's content morphemes (joined by spaces: they
-    follow one another in the article). Empty when the word analyses to nothing."""
+def word_forms(word: str, latin: Iterable[str] | None = None) -> list[str]:
+    """Every analysed form a query word may have in an article: the stem in each
+    Latin-script language of `latin` (default: every one Snowball has; the article's
+    language is not known), the stems of a Russian word's other cases, or a Korean
+    word's content morphemes (joined by spaces: they follow one another in the
+    article). Empty when the word analyses to nothing."""
     word = word.lower()
     if _HANGUL.search(word):
         forms = " ".join(_korean_word(word))
@@ -156,8 +158,14 @@ def word_forms(word: str) -> list[str]:
     if _CYRILLIC.search(word):
         return sorted({_stem("russian", form) for form in _russian_forms(word)})
     if _LATIN.search(word):
-        return [f"{code}_{_stem(name, word)}" for code, name in LATIN_STEMMERS.items()]
+        return [f"{code}_{_stem(LATIN_STEMMERS[code], word)}" for code in _codes(latin)]
     return [word]
+
+
+def _codes(latin: Iterable[str] | None) -> list[str]:
+    if latin is None:
+        return list(LATIN_STEMMERS)
+    return sorted({code for code in latin if code in LATIN_STEMMERS} | {DEFAULT_LATIN})
 
 
 def _russian_forms(word: str) -> list[str]:
@@ -169,14 +177,14 @@ def _russian_forms(word: str) -> list[str]:
     return forms
 
 
-def phrase_forms(words: list[str]) -> list[str]:
+def phrase_forms(words: list[str], latin: Iterable[str] | None = None) -> list[str]:
     """A phrase's analysed forms: one per Latin-script language (every word stemmed by
     that language's rules), Cyrillic and Korean words analysed as `word_forms` does
     (a Russian word with several stems makes several phrases, up to a bound)."""
     if not words:
         return []
     variants: list[list[str]] = [[]]
-    latin_codes = list(LATIN_STEMMERS)
+    latin_codes = _codes(latin)
     latin_words = any(_LATIN.search(w) and not _CYRILLIC.search(w) for w in words)
     codes = latin_codes if latin_words else [DEFAULT_LATIN]
     phrases: set[str] = set()

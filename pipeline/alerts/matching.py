@@ -12,6 +12,7 @@ create-only, so reruns, retries and syndicated copies of a story send nothing ne
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -96,10 +97,13 @@ def match_articles(
     else:
         candidates = [(rule, list(range(len(batch)))) for rule in rules]
     summary.candidate_rules = len(candidates)
+    # Stems for the index's languages and the batch's (one may be new to the index).
+    batch_languages = {str(t.fields.get("language")) for t in terms}
+    latin = {*articles.latin_languages(es, settings), *batch_languages}
     events = []
     for start in range(0, len(candidates), RULES_PER_MSEARCH):
         chunk = candidates[start : start + RULES_PER_MSEARCH]
-        bodies = [rule_search(rule, [batch[i]["_id"] for i in at]) for rule, at in chunk]
+        bodies = [rule_search(rule, [batch[i]["_id"] for i in at], latin) for rule, at in chunk]
         responses = articles.msearch(es, settings, bodies)
         for (rule, at), response in zip(chunk, responses, strict=True):
             if "error" in response:
@@ -115,9 +119,11 @@ def match_articles(
     return summary
 
 
-def rule_search(rule: AlertRuleConfig, ids: list[str]) -> dict[str, Any]:
+def rule_search(
+    rule: AlertRuleConfig, ids: list[str], latin: Iterable[str] | None = None
+) -> dict[str, Any]:
     """The rule's search, restricted to the articles it may match; only ids come back."""
-    query = rule_query(rule)
+    query = rule_query(rule, latin)
     query["bool"]["filter"].append({"ids": {"values": ids}})
     return {"query": query, "size": len(ids), "_source": False, "track_total_hits": False}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,12 +20,13 @@ from pipeline.search.query import Filters, build_query, filter_clauses
 from pipeline.store import alert_rules, articles, saved_searches
 
 
-def rule_query(rule: AlertRuleConfig) -> dict[str, Any]:
+def rule_query(rule: AlertRuleConfig, latin: Iterable[str] | None = None) -> dict[str, Any]:
     """The rule as a search: its query and filters exactly as `newsmon search` builds them."""
     filters = Filters(
         topics=rule.topics, sources=rule.sources, languages=rule.languages, entities=rule.entities
     )
-    return {"bool": {"must": [build_query(rule.query)], "filter": filter_clauses(filters)}}
+    query = build_query(rule.query, latin)
+    return {"bool": {"must": [query], "filter": filter_clauses(filters)}}
 
 
 def validate_rules(

@@ -67,20 +67,26 @@ def _print_page(page: SearchPage, offset: int) -> None:
     noun = "article" if page.total == 1 else "articles"
     print(f"{page.total}{'' if page.total_is_exact else '+'} {noun} ({page.took_ms} ms)")
     for name, buckets in page.facets.items():
-        print(f"  {name}: " + ", ".join(f"{b['value']} {b['count']}" for b in buckets[:10]))
+        print(f"  {name}: " + ", ".join(f"{_labelled(b)} {b['count']}" for b in buckets[:10]))
     if not page.hits:
         print("no matches")
     for rank, hit in enumerate(page.hits, offset + 1):
         _print_hit(rank, hit)
 
 
+def _labelled(bucket: dict[str, Any]) -> str:
+    """A facet value as analysts read it, with the id to filter on when they differ."""
+    label, value = bucket.get("label") or bucket["value"], bucket["value"]
+    return label if label == value else f"{label} ({value})"
+
+
 def _print_hit(rank: int, hit: Hit) -> None:
     when = (hit.published_at or "")[:16].replace("T", " ")
-    print(f"{rank:>2}. {hit.title}  [{hit.site or '?'} {when}] score {hit.score:.2f}")
+    print(f"{rank:>2}. {hit.title}  [{hit.source} {when}] score {hit.score:.2f}")
     print(f"    {hit.url}")
-    for topic in hit.topics:
+    for topic, name in zip(hit.topics, hit.topic_names, strict=True):
         terms = hit.evidence.get(topic)
-        print(f"    topic {topic}" + (f": {', '.join(terms[:8])}" if terms else ""))
+        print(f"    topic {name} ({topic})" + (f": {', '.join(terms[:8])}" if terms else ""))
     if hit.copies > 1:
         print(f"    {hit.copies} copies of this story: {' '.join(hit.copy_urls)}")
     for fragment in hit.highlights[:3]:

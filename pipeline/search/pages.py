@@ -19,6 +19,7 @@ from elasticsearch import BadRequestError, Elasticsearch
 
 from pipeline.config import Settings
 from pipeline.errors import SearchSyntaxError
+from pipeline.search.names import Names, names_for
 from pipeline.search.query import Filters, filtered_query, highlight_query
 from pipeline.store import articles
 
@@ -56,9 +57,11 @@ class Hit:
     title: str
     url: str
     site: str | None
+    source: str  # the site's or feed's name, for reading (site stays the filter value)
     published_at: str | None
     language: str | None
     topics: list[str]
+    topic_names: list[str]  # the topics' names, in the same order
     evidence: dict[str, list[str]]  # topic -> the terms that produced the tag
     highlights: list[str]  # HTML-escaped text with <em> around matches
     cluster_id: str
@@ -86,7 +89,9 @@ def search_page(es: Elasticsearch, settings: Settings, request: SearchRequest) -
             "or page every copy (collapse off), which has no depth limit"
         )
     body: dict[str, Any] = {
-        "query": filtered_query(request.query, request.filters),
+        "query": filtered_query(
+            request.query, request.filters, articles.latin_languages(es, settings)
+        ),
         "size": size,
         "sort": _SORTS[request.sort],
         "track_total_hits": 10_000,
@@ -111,18 +116,19 @@ def search_page(es: Elasticsearch, settings: Settings, request: SearchRequest) -
     if aggs:
         body["aggs"] = aggs
     response = _search(es, settings, request.query, body)
+    names = names_for(settings)
     raw_hits = response["hits"]["hits"]
     total = response["hits"]["total"]
     page = SearchPage(
         total=int(total["value"]),
         total_is_exact=total["relation"] == "eq",
-        hits=[_hit(raw) for raw in raw_hits],
+        hits=[_hit(raw, names) for raw in raw_hits],
         took_ms=int(response.get("took", 0)),
     )
     if request.facets:
         page.facets = {
             name: [
-                {"value": b["key"], "count": b["doc_count"]}
+                {"value": b["key"], "label": names.label(name, b["key"]), "count": b["doc_count"]}
                 for b in response["aggregations"][name]["buckets"]
             ]
             for name in FACET_FIELDS
@@ -262,7 +268,7 @@ def _decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
-def _hit(raw: dict[str, Any]) -> Hit:
+def _hit(raw: dict[str, Any], names: Names) -> Hit:
     source = raw["_source"]
     highlight = raw.get("highlight", {})
     copies = raw.get("inner_hits", {}).get("copies", {}).get("hits", {})
@@ -272,9 +278,11 @@ def _hit(raw: dict[str, Any]) -> Hit:
         title=source.get("title", ""),
         url=source.get("url", ""),
         site=source.get("site"),
+        source=names.source(source.get("site"), source.get("feed_id")),
         published_at=source.get("published_at"),
         language=source.get("language"),
         topics=source.get("topics", []),
+        topic_names=[names.topic(topic) for topic in source.get("topics", [])],
         evidence={
             tag["topic"]: sorted({m["term"] for m in tag.get("evidence", [])}, key=str.lower)
             for tag in source.get("tags", [])
@@ -299,12 +307,24 @@ def get_article(es: Elasticsearch, settings: Settings, article_id: str) -> dict[
         query={"term": {"cluster_id": cluster}},
         size=50,
         sort=[{"published_at": {"order": "asc", "missing": "_last"}}],
-        source_includes=["url", "title", "site", "published_at", "duplicate_of"],
+        source_includes=["url", "title", "site", "feed_id", "published_at", "duplicate_of"],
     )["hits"]["hits"]
+    names = names_for(settings)
     return {
         "id": article_id,
         **source,
-        "copies": [{"id": c["_id"], **c["_source"]} for c in copies if c["_id"] != article_id],
+        "source": names.source(source.get("site"), source.get("feed_id")),
+        "entity_names": [names.entity(e) for e in source.get("entities", [])],
+        "topic_names": {tag["topic"]: names.topic(tag["topic"]) for tag in source.get("tags", [])},
+        "copies": [
+            {
+                "id": c["_id"],
+                **c["_source"],
+                "source": names.source(c["_source"].get("site"), c["_source"].get("feed_id")),
+            }
+            for c in copies
+            if c["_id"] != article_id
+        ],
     }
 
 

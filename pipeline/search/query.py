@@ -13,6 +13,7 @@ passed on as written, so the boolean structure is exactly what the analyst typed
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,11 +67,12 @@ def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
     return clauses
 
 
-def build_query(query: str) -> dict[str, Any]:
-    """Bare words must all match (AND); OR and NOT work as the analyst writes them."""
+def build_query(query: str, latin: Iterable[str] | None = None) -> dict[str, Any]:
+    """Bare words must all match (AND); OR and NOT work as the analyst writes them.
+    `latin`: the Latin-script languages to stem for (those in the index; default all)."""
     return {
         "query_string": {
-            "query": analysed_query(query),
+            "query": analysed_query(query, latin),
             "fields": SEARCH_FIELDS,
             "default_operator": "AND",
             "analyze_wildcard": True,
@@ -78,7 +80,7 @@ def build_query(query: str) -> dict[str, Any]:
     }
 
 
-def analysed_query(query: str) -> str:
+def analysed_query(query: str, latin: Iterable[str] | None = None) -> str:
     """The query string with each bare word and phrase widened to its analysed forms.
     A query with unbalanced quotes or parentheses is left as it is, so that the error
     Elasticsearch reports quotes what the analyst wrote."""
@@ -89,14 +91,14 @@ def analysed_query(query: str) -> str:
     for lexeme in _LEXEME.findall(query):
         rewritten = None
         if words_seen < MAX_ANALYSED_WORDS:
-            rewritten = _rewrite(lexeme)
+            rewritten = _rewrite(lexeme, latin)
         if rewritten is not None:
             words_seen += 1
         parts.append(rewritten or lexeme)
     return " ".join(parts)
 
 
-def _rewrite(lexeme: str) -> str | None:
+def _rewrite(lexeme: str, latin: Iterable[str] | None) -> str | None:
     """`word` -> `(word^2 OR title_stems:(forms)^3 OR text_stems:(forms))`; None when
     the lexeme is syntax or carries syntax of its own."""
     if lexeme in _OPERATORS or lexeme in ("(", ")"):
@@ -115,15 +117,15 @@ def _rewrite(lexeme: str) -> str | None:
             return None
         words = analysis.words(match[1])
         slop = match[2] or ""
-        forms = [f'"{form}"{slop}' for form in analysis.phrase_forms(words)]
+        forms = [f'"{form}"{slop}' for form in analysis.phrase_forms(words, latin)]
     else:
         if _PASS_THROUGH.search(body):
             return None
         words = analysis.words(body)
         if len(words) == 1:
-            forms = [_quoted(form) for form in analysis.word_forms(words[0])]
+            forms = [_quoted(form) for form in analysis.word_forms(words[0], latin)]
         else:
-            forms = [f'"{form}"' for form in analysis.phrase_forms(words)]
+            forms = [f'"{form}"' for form in analysis.phrase_forms(words, latin)]
     if not forms or any(len(word) > MAX_WORD_CHARS for word in words):
         return None
     exact = f"{target}:{body}" if target else body
@@ -161,7 +163,9 @@ def stem_highlight(field_name: str, stem: str) -> dict[str, Any]:
     return {"prefix": {field_name: {"value": stem}}}
 
 
-def filtered_query(query: str, filters: Filters) -> dict[str, Any]:
+def filtered_query(
+    query: str, filters: Filters, latin: Iterable[str] | None = None
+) -> dict[str, Any]:
     """The query (every article when empty) restricted by the filters."""
-    text = build_query(query) if query.strip() else {"match_all": {}}
+    text = build_query(query, latin) if query.strip() else {"match_all": {}}
     return {"bool": {"must": [text], "filter": filter_clauses(filters)}}

@@ -7,6 +7,7 @@ alerts/) and run here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
@@ -161,6 +162,25 @@ def value_counts(es: Elasticsearch, settings: Settings, field: str) -> dict[str,
         es, settings, size=0, aggs={"values": {"terms": {"field": field, "size": 5000}}}
     )
     return {b["key"]: b["doc_count"] for b in response["aggregations"]["values"]["buckets"]}
+
+
+_LANGUAGES_TTL = 300.0
+_languages: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+
+def latin_languages(es: Elasticsearch, settings: Settings) -> tuple[str, ...]:
+    """The Latin-script languages the index holds articles in (with Snowball stems),
+    remembered for five minutes: a query word is stemmed for these only, as every
+    language's stem would make searches slower for nothing."""
+    index = _name(settings)
+    now = time.monotonic()
+    cached = _languages.get(index)
+    if cached and now - cached[0] < _LANGUAGES_TTL:
+        return cached[1]
+    found = tuple(sorted(value_counts(es, settings, "language")))
+    codes = tuple(c for c in found if c in analysis.LATIN_STEMMERS) or (analysis.DEFAULT_LATIN,)
+    _languages[index] = (now, codes)
+    return codes
 
 
 def validate_query(es: Elasticsearch, settings: Settings, query: dict[str, Any]) -> str | None:

@@ -56,7 +56,8 @@ def test_search_filter_open_article_with_evidence(page: Page, web: WebServer) ->
 
     topics = page.get_by_test_id("facet-topics")
     topics.locator("[data-value='russia-dprk-relations']").click()
-    expect(page.get_by_test_id("active-filter")).to_have_text("topic: russia-dprk-relations ×")
+    # Filtered by id, shown by name.
+    expect(page.get_by_test_id("active-filter")).to_have_text("topic: Russia–DPRK relations ×")
     expect(results).to_have_count(1)  # one story: the original and its syndicated copy
     kremlin = results.filter(has_text="Kremlin hosts")
     expect(kremlin.get_by_test_id("copies")).to_contain_text("2 copies")

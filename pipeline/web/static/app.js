@@ -123,7 +123,7 @@ async function searchPage(params) {
   request.set("timeline", "true");
   const page = await getJSON("search?" + request.toString());
   sideBar.append(...facetSections(page.facets, params));
-  results.append(activeFilters(params), summaryLine(page, params));
+  results.append(activeFilters(params, page.facets), summaryLine(page, params));
   if (page.timeline && page.timeline.buckets.length) results.append(timelineChart(page.timeline));
   if (!page.hits.length) results.append(el("p", { "data-testid": "no-results" }, "No matching articles."));
   for (const hit of page.hits) results.append(resultCard(hit));
@@ -137,7 +137,7 @@ async function searchPage(params) {
 function facetSections(facets, params) {
   return FACETS.filter(([name]) => (facets[name] || []).length).map(([name, param, label]) =>
     el("section", { "data-testid": "facet-" + name }, el("h3", {}, label),
-      facets[name].map(({ value, count }) => {
+      facets[name].map(({ value, label, count }) => {
         const chosen = params.getAll(param).includes(value);
         return el("button", { class: "facet" + (chosen ? " on" : ""), type: "button",
           "data-testid": "facet-value", "data-value": value, onclick: () => {
@@ -147,13 +147,15 @@ function facetSections(facets, params) {
             for (const v of chosen ? values : [...values, value]) next.append(param, v);
             next.delete("offset");
             go(next);
-          } }, el("span", {}, value), el("span", { class: "count" }, count));
+          } }, el("span", {}, label || value), el("span", { class: "count" }, count));
       })));
 }
 
-function activeFilters(params) {
+function activeFilters(params, facets) {
   const chips = [];
-  for (const [, param] of FACETS) {
+  for (const [name, param] of FACETS) {
+    // Shown by name when the facet knows it (the filter itself stays the id).
+    const labels = Object.fromEntries((facets[name] || []).map((b) => [b.value, b.label || b.value]));
     for (const value of params.getAll(param)) {
       chips.push(el("button", { class: "chip", type: "button", title: "Remove filter",
         "data-testid": "active-filter", onclick: () => {
@@ -162,7 +164,7 @@ function activeFilters(params) {
           next.delete(param);
           for (const v of rest) next.append(param, v);
           go(next);
-        } }, `${param}: ${value} ×`));
+        } }, `${param}: ${labels[value] || value} ×`));
     }
   }
   return el("div", { class: "chips" }, chips);
@@ -206,9 +208,9 @@ function resultCard(hit) {
   const snippets = hit.highlights.map((fragment) => el("p", { class: "snippet" }, "… ", highlighted(fragment), " …"));
   return el("div", { class: "result", "data-testid": "result", "data-id": hit.id },
     el("h2", {}, el("a", { href: "#/article/" + encodeURIComponent(hit.id), "data-testid": "result-title" }, hit.title)),
-    el("div", { class: "meta" }, [hit.site || "?", when(hit.published_at), hit.language].filter(Boolean).join(" · "),
+    el("div", { class: "meta" }, [hit.source || hit.site || "?", when(hit.published_at), hit.language].filter(Boolean).join(" · "),
       hit.copies > 1 ? el("span", { "data-testid": "copies" }, ` · ${hit.copies} copies in this story`) : null),
-    el("div", { class: "chips" }, hit.topics.map((topic) => el("span", { class: "chip" }, topic))),
+    el("div", { class: "chips" }, hit.topics.map((topic, k) => el("span", { class: "chip", title: topic }, (hit.topic_names || [])[k] || topic))),
     snippets.slice(0, 3));
 }
 
@@ -271,19 +273,19 @@ async function articlePage(id) {
   }
   view.append(el("article", { class: "full", "data-testid": "article" },
     el("h1", { "data-testid": "article-title" }, marked(article.title || "", 0, mentions.title)),
-    el("div", { class: "meta" }, [article.site, when(article.published_at), article.language, (article.authors || []).join(", ")].filter(Boolean).join(" · "),
+    el("div", { class: "meta" }, [article.source || article.site, when(article.published_at), article.language, (article.authors || []).join(", ")].filter(Boolean).join(" · "),
       " · ", el("a", { href: safeUrl(article.url), rel: "noopener noreferrer nofollow", target: "_blank" }, "original")),
     el("h3", {}, "Topics and evidence"),
     el("ul", { "data-testid": "tags" }, (article.tags || []).map((tag) => el("li", {},
-      el("strong", {}, tag.topic), ` (score ${tag.score.toFixed(1)}${tag.via ? ", via " + tag.via : ""}): `,
+      el("strong", { title: tag.topic }, (article.topic_names || {})[tag.topic] || tag.topic), ` (score ${tag.score.toFixed(1)}${tag.via ? ", via " + tag.via : ""}): `,
       [...new Set((tag.evidence || []).map((m) => m.term))].join(", ")))),
     el("h3", {}, "Entities"),
-    el("div", { class: "chips", "data-testid": "entities" }, (article.entities || []).map((e) => el("span", { class: "chip" }, e))),
+    el("div", { class: "chips", "data-testid": "entities" }, (article.entities || []).map((e, k) => el("span", { class: "chip", title: e }, (article.entity_names || [])[k] || e))),
     el("div", { class: "text", "data-testid": "article-text" }, paragraphs),
     el("h3", {}, `Copies in this story (${(article.copies || []).length})`),
     el("ul", { "data-testid": "cluster-copies" }, (article.copies || []).map((copy) => el("li", {},
       el("a", { href: "#/article/" + encodeURIComponent(copy.id) }, copy.title || copy.url),
-      ` — ${copy.site || "?"} ${when(copy.published_at)}`)))));
+      ` — ${copy.source || copy.site || "?"} ${when(copy.published_at)}`)))));
 }
 
 function marked(text, start, mentions) {

@@ -11,6 +11,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings, load_settings
+from pipeline.errors import SearchSyntaxError
 from pipeline.models import TaggedArticle
 from pipeline.search.pages import SearchRequest, search_page
 from pipeline.store import articles as article_store
@@ -73,3 +74,28 @@ def test_phrases_wildcards_and_fields_still_work(es: Elasticsearch, indexed: Set
     assert set(_search(es, indexed, "missil*")) == {"North Korea fires missiles", "Markets calm"}
     assert list(_search(es, indexed, "title:missile")) == ["North Korea fires missiles"]
     assert list(_search(es, indexed, "missile -markets")) == ["North Korea fires missiles"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "북한 ракета missile 中国",  # scripts mixed
+        "은 는 이 가",  # Korean particles only
+        "the of and",  # stop words only
+        " ".join(["missile", "ракета", "미사일", "sanction"] * 120)[:2000],  # 2,000 characters
+        " OR ".join(["missiles"] * 200),
+    ],
+)
+def test_odd_queries_get_a_result_not_an_error(
+    es: Elasticsearch, indexed: Settings, query: str
+) -> None:
+    page = search_page(es, indexed, SearchRequest(query=query, facets=True))
+    assert page.total >= 0
+
+
+@pytest.mark.parametrize("query", ['missile "unbalanced', "(missile OR", "a" * 2000])
+def test_broken_queries_get_a_clear_error_quoting_them(
+    es: Elasticsearch, indexed: Settings, query: str
+) -> None:
+    with pytest.raises(SearchSyntaxError, match="cannot parse query"):
+        search_page(es, indexed, SearchRequest(query=query))

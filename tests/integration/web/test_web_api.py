@@ -30,6 +30,13 @@ def test_search_with_facets_timeline_and_highlights(web: WebServer) -> None:
     topics = {b["value"]: b["count"] for b in page["facets"]["topics"]}
     assert topics["dprk-missile-tests"] >= 3
     assert {b["value"] for b in page["facets"]["site"]} >= {"Hostile Feed", "Fixture Asia Desk"}
+    # Analysts read names; the filters keep the ids.
+    labels = {b["value"]: b["label"] for facet in page["facets"].values() for b in facet}
+    assert labels["dprk-missile-tests"] != "dprk-missile-tests"
+    entities = {b["value"]: b["label"] for b in page["facets"]["entities"]}
+    assert entities and all(label != value for value, label in entities.items())
+    assert all(":" not in hit["source"] for hit in page["hits"])
+    assert all(len(h["topic_names"]) == len(h["topics"]) for h in page["hits"])
     assert page["timeline"]["interval"] == "day"
     assert sum(b["count"] for b in page["timeline"]["buckets"]) == 4
     assert any("<em>missile</em>" in f for hit in page["hits"] for f in hit["highlights"])
