@@ -74,7 +74,7 @@ _RUSSIAN_VOWELS = "аяоеиыую"
 
 _stemmers_lock = threading.Lock()
 _kiwi: Any = None
-_kiwi_lock = threading.RLock()
+_kiwi_lock = threading.Lock()
 
 
 @cache
@@ -183,13 +183,11 @@ def phrase_forms(words: list[str], latin: Iterable[str] | None = None) -> list[s
     (a Russian word with several stems makes several phrases, up to a bound)."""
     if not words:
         return []
-    variants: list[list[str]] = [[]]
-    latin_codes = _codes(latin)
     latin_words = any(_LATIN.search(w) and not _CYRILLIC.search(w) for w in words)
-    codes = latin_codes if latin_words else [DEFAULT_LATIN]
+    codes = _codes(latin) if latin_words else [DEFAULT_LATIN]
     phrases: set[str] = set()
     for code in codes:
-        variants = [[]]
+        variants: list[list[str]] = [[]]
         for word in words:
             lower = word.lower()
             if _LATIN.search(lower) and not (_HANGUL.search(lower) or _CYRILLIC.search(lower)):

@@ -153,11 +153,11 @@ def highlight_query(query: str) -> dict[str, Any]:
         for word in analysis.words(lexeme.strip('"+-')):
             for stem in analysis.highlight_stems(word):
                 for name in STEM_FIELDS:
-                    should.append(stem_highlight(name, stem))
+                    should.append(_stem_highlight(name, stem))
     return {"bool": {"should": should}}
 
 
-def stem_highlight(field_name: str, stem: str) -> dict[str, Any]:
+def _stem_highlight(field_name: str, stem: str) -> dict[str, Any]:
     if analysis.is_hangul(stem):
         return {"wildcard": {field_name: {"value": f"*{stem}*"}}}
     return {"prefix": {field_name: {"value": stem}}}
