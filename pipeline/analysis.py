@@ -25,7 +25,7 @@ import re
 import threading
 from collections.abc import Iterable
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, TypedDict
 
 import Stemmer
 
@@ -116,6 +116,16 @@ def analyze(text: str, language: str | None) -> str:
             if form:
                 forms.append(form)
     return " ".join(forms)
+
+
+class StemFields(TypedDict):
+    title_stems: str
+    text_stems: str
+
+
+def stem_fields(title: str, text: str, language: str | None) -> StemFields:
+    """An article's `title_stems` and `text_stems`."""
+    return {"title_stems": analyze(title, language), "text_stems": analyze(text, language)}
 
 
 def _form(word: str, latin: str) -> str | None:

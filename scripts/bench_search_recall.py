@@ -84,8 +84,7 @@ def main() -> int:
         try:
             for article in articles:
                 doc = {key: article[key] for key in ("title", "text", "language")}
-                doc["title_stems"] = analysis.analyze(article["title"], article["language"])
-                doc["text_stems"] = analysis.analyze(article["text"], article["language"])
+                doc.update(analysis.stem_fields(doc["title"], doc["text"], doc["language"]))
                 es.index(index=index, id=article["id"], document=doc)
             es.indices.refresh(index=index)
             for item in queries:

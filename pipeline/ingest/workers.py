@@ -42,23 +42,19 @@ class Processed:
 
 def process_page(body: bytes, entry: FeedEntry, fetched_at: datetime) -> Processed:
     """Extract, fingerprint and tag one page (in a worker process or inline)."""
+    from pipeline.analysis import stem_fields
     from pipeline.ingest.dedup import fingerprint
     from pipeline.ingest.extract import extract
     from pipeline.ingest.tag import tag_article
-    from pipeline.store.articles import stem_fields
 
     extraction = extract(body, entry.url, entry)
     if extraction.article is None:
         return Processed(None, f"{entry.url}: {extraction.problem}")
     assert _TAGGER is not None, "set_taxonomy() first"
     article = fingerprint(extraction.article)
-    tagged = tag_article(_TAGGER, article, fetched_at)
-    stems = stem_fields(article)  # here, in the workers: Korean analysis is not cheap
-    return Processed(
-        dataclasses.replace(
-            tagged, title_stems=stems["title_stems"], text_stems=stems["text_stems"]
-        )
-    )
+    # The analysed fields here, in the workers: Korean analysis is not cheap.
+    stems = stem_fields(article.title, article.text, article.language)
+    return Processed(dataclasses.replace(tag_article(_TAGGER, article, fetched_at), **stems))
 
 
 def set_taxonomy(taxonomy: Taxonomy) -> None:

@@ -40,19 +40,11 @@ def document(item: TaggedArticle) -> dict[str, Any]:
     doc["fetched_at"] = _iso(item.fetched_at)
     doc.update(tag_fields(item.tags, item.entities))
     doc["cluster_id"] = article.cluster_id or article.id
-    doc.update(stem_fields(article, item.title_stems, item.text_stems))
+    if item.title_stems is None or item.text_stems is None:  # not from the workers
+        doc.update(analysis.stem_fields(article.title, article.text, article.language))
+    else:
+        doc.update(title_stems=item.title_stems, text_stems=item.text_stems)
     return doc
-
-
-def stem_fields(
-    article: Article, title_stems: str | None = None, text_stems: str | None = None
-) -> dict[str, str]:
-    """The analysed forms searches match inflected words on (computed unless given)."""
-    if title_stems is None:
-        title_stems = analysis.analyze(article.title, article.language)
-    if text_stems is None:
-        text_stems = analysis.analyze(article.text, article.language)
-    return {"title_stems": title_stems, "text_stems": text_stems}
 
 
 _ARTICLE_FIELDS = [f.name for f in fields(Article) if f.name not in ("id", "fingerprint")]

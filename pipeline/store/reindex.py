@@ -110,7 +110,7 @@ def _copy(
 
 def _analysed(hit: dict[str, Any]) -> dict[str, Any]:
     doc = dict(hit["_source"])
-    language = doc.get("language")
-    doc["title_stems"] = analysis.analyze(doc.get("title") or "", language)
-    doc["text_stems"] = analysis.analyze(doc.get("text") or "", language)
+    doc.update(
+        analysis.stem_fields(doc.get("title") or "", doc.get("text") or "", doc.get("language"))
+    )
     return doc
