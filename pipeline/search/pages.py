@@ -20,13 +20,20 @@ from elasticsearch import BadRequestError, Elasticsearch
 from pipeline.config import Settings
 from pipeline.errors import SearchSyntaxError
 from pipeline.search.names import Names, names_for
-from pipeline.search.query import Filters, filtered_query, highlight_query
+from pipeline.search.query import (
+    EXACT_BOOST,
+    Filters,
+    exact_query,
+    filtered_query,
+    highlight_query,
+)
 from pipeline.store import articles
 
 MAX_PAGE_SIZE = 100
 MAX_OFFSET = 1_000  # deepest collapsed page; use search_after (all copies) beyond
 FACET_FIELDS = {"topics": 30, "site": 20, "language": 10, "entities": 30}
 TIMELINE_TOPICS = 6
+RESCORE_WINDOW = 100  # the top hits re-ranked so that exact word forms come first
 Sort = Literal["relevance", "newest", "oldest"]
 _SORTS: dict[str, list[dict[str, Any]]] = {
     # `url` is unique per article: a stable tie-break for search_after.
@@ -88,12 +95,17 @@ def search_page(es: Elasticsearch, settings: Settings, request: SearchRequest) -
             f"results past {MAX_OFFSET} are not paged one story at a time: narrow the search, "
             "or page every copy (collapse off), which has no depth limit"
         )
+    ranked = request.sort == "relevance" and bool(request.query.strip())
+    # One story per hit pages by offset, so exact forms can be ranked first by a rescore
+    # of the top hits; search_after paging needs a sort, which rules a rescore out.
+    rescore = ranked and request.collapse
+    exact = (ranked and not rescore) or not articles.has_analysed_fields(es, settings)
+    query = filtered_query(
+        request.query, request.filters, articles.latin_languages(es, settings), exact
+    )
     body: dict[str, Any] = {
-        "query": filtered_query(
-            request.query, request.filters, articles.latin_languages(es, settings)
-        ),
+        "query": query,
         "size": size,
-        "sort": _SORTS[request.sort],
         "track_total_hits": 10_000,
         "source_excludes": [
             "text",
@@ -102,6 +114,16 @@ def search_page(es: Elasticsearch, settings: Settings, request: SearchRequest) -
             "tags.window",
         ],
     }
+    if rescore:
+        body["rescore"] = {
+            "window_size": RESCORE_WINDOW,
+            "query": {
+                "rescore_query": exact_query(request.query),
+                "rescore_query_weight": EXACT_BOOST,
+            },
+        }
+    else:
+        body["sort"] = _SORTS[request.sort]
     if request.collapse:
         body.update(collapse=_COLLAPSE, from_=request.offset)
     elif request.after:
@@ -113,9 +135,7 @@ def search_page(es: Elasticsearch, settings: Settings, request: SearchRequest) -
         aggs.update(_facet_aggs())
     if request.timeline:
         aggs["timeline"] = _timeline_agg(request.filters)
-    if aggs:
-        body["aggs"] = aggs
-    response = _search(es, settings, request.query, body)
+    response = _search(es, settings, request.query, body, aggs)
     names = names_for(settings)
     raw_hits = response["hits"]["hits"]
     total = response["hits"]["total"]
@@ -183,9 +203,15 @@ def scan_hits(
 
 
 def _search(
-    es: Elasticsearch, settings: Settings, query: str, body: dict[str, Any]
+    es: Elasticsearch,
+    settings: Settings,
+    query: str,
+    body: dict[str, Any],
+    aggs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     try:
+        if aggs:
+            return articles.search_with_aggregations(es, settings, body, aggs)
         return articles.search(es, settings, **body)
     except BadRequestError as exc:
         raise SearchSyntaxError(f"cannot parse query {query!r}: {_reason(exc)}") from None

@@ -2,12 +2,18 @@
 AND/OR/NOT, "phrases", field:value, wildcards; plus keyword filters. Shared by search,
 alert rules, saved searches and spike rules, so they all match the same articles.
 
-Every word and phrase matches its exact form (boosted) OR its analysed forms in
-`title_stems`/`text_stems` (pipeline.analysis): `missile` finds "missiles", `ракета`
-finds "ракетой", `미사일` finds "순항미사일을". The query keeps Lucene's query string
-syntax: each bare word or phrase is rewritten into a group of alternatives, and
-everything else (operators, parentheses, wildcards, fuzzy, ranges, other fields) is
-passed on as written, so the boolean structure is exactly what the analyst typed.
+Every word and phrase matches its analysed forms in `title_stems`/`text_stems`
+(pipeline.analysis): `missile` finds "missiles", `ракета` finds "ракетой", `미사일`
+finds "순항미사일을". The query keeps Lucene's query string syntax: each bare word or
+phrase is rewritten into a group of alternatives, and everything else (operators,
+parentheses, wildcards, fuzzy, ranges, other fields) is passed on as written, so the
+boolean structure is exactly what the analyst typed.
+
+Exact forms rank first. The analysed fields hold the analysed form of every word of
+an article, so matching the exact form as well finds nothing more, but scoring it on
+every match doubles the cost of a search. Rankings add it afterwards instead: a rescore
+of the top hits by `exact_query` (pages.py), or, where Elasticsearch cannot rescore
+(search_after paging), the exact form as a boosted alternative (`exact=True`).
 """
 
 from __future__ import annotations
@@ -67,12 +73,15 @@ def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
     return clauses
 
 
-def build_query(query: str, latin: Iterable[str] | None = None) -> dict[str, Any]:
+def build_query(
+    query: str, latin: Iterable[str] | None = None, exact: bool = False
+) -> dict[str, Any]:
     """Bare words must all match (AND); OR and NOT work as the analyst writes them.
-    `latin`: the Latin-script languages to stem for (those in the index; default all)."""
+    `latin`: the Latin-script languages to stem for (those in the index; default all);
+    `exact`: each word's exact form is a boosted alternative too."""
     return {
         "query_string": {
-            "query": analysed_query(query, latin),
+            "query": analysed_query(query, latin, exact),
             "fields": SEARCH_FIELDS,
             "default_operator": "AND",
             "analyze_wildcard": True,
@@ -80,7 +89,21 @@ def build_query(query: str, latin: Iterable[str] | None = None) -> dict[str, Any
     }
 
 
-def analysed_query(query: str, latin: Iterable[str] | None = None) -> str:
+def exact_query(query: str) -> dict[str, Any]:
+    """The query on the exact word forms only: what ranks exact forms first. (Each word
+    may match in any field, as in the analysed query, not all words in one field.)"""
+    return {
+        "query_string": {
+            "query": query,
+            "fields": SEARCH_FIELDS,
+            "type": "cross_fields",
+            "default_operator": "AND",
+            "lenient": True,
+        }
+    }
+
+
+def analysed_query(query: str, latin: Iterable[str] | None = None, exact: bool = False) -> str:
     """The query string with each bare word and phrase widened to its analysed forms.
     A query with unbalanced quotes or parentheses is left as it is, so that the error
     Elasticsearch reports quotes what the analyst wrote."""
@@ -91,16 +114,17 @@ def analysed_query(query: str, latin: Iterable[str] | None = None) -> str:
     for lexeme in _LEXEME.findall(query):
         rewritten = None
         if words_seen < MAX_ANALYSED_WORDS:
-            rewritten = _rewrite(lexeme, latin)
+            rewritten = _rewrite(lexeme, latin, exact)
         if rewritten is not None:
             words_seen += 1
         parts.append(rewritten or lexeme)
     return " ".join(parts)
 
 
-def _rewrite(lexeme: str, latin: Iterable[str] | None) -> str | None:
-    """`word` -> `(word^2 OR title_stems:(forms)^3 OR text_stems:(forms))`; None when
-    the lexeme is syntax or carries syntax of its own."""
+def _rewrite(lexeme: str, latin: Iterable[str] | None, exact: bool) -> str | None:
+    """`word` -> `(title_stems:(forms)^3 OR text_stems:(forms))`, with `word^2 OR ` first
+    when `exact`; None when the lexeme is syntax or carries syntax of its own (or has
+    no analysed form: it matches as written)."""
     if lexeme in _OPERATORS or lexeme in ("(", ")"):
         return None
     prefix = lexeme[0] if lexeme[0] in "+-" and len(lexeme) > 1 else ""
@@ -128,8 +152,9 @@ def _rewrite(lexeme: str, latin: Iterable[str] | None) -> str | None:
             forms = [f'"{form}"' for form in analysis.phrase_forms(words, latin)]
     if not forms or any(len(word) > MAX_WORD_CHARS for word in words):
         return None
-    exact = f"{target}:{body}" if target else body
-    alternatives = [f"{exact}^{EXACT_BOOST}"]
+    alternatives = []
+    if exact:
+        alternatives.append(f"{target}:{body}^{EXACT_BOOST}" if target else f"{body}^{EXACT_BOOST}")
     for field_name, stems in STEM_FIELDS.items():
         if target in (None, field_name):
             boost = "^3" if field_name == "title" else ""
@@ -164,8 +189,8 @@ def _stem_highlight(field_name: str, stem: str) -> dict[str, Any]:
 
 
 def filtered_query(
-    query: str, filters: Filters, latin: Iterable[str] | None = None
+    query: str, filters: Filters, latin: Iterable[str] | None = None, exact: bool = False
 ) -> dict[str, Any]:
     """The query (every article when empty) restricted by the filters."""
-    text = build_query(query, latin) if query.strip() else {"match_all": {}}
+    text = build_query(query, latin, exact) if query.strip() else {"match_all": {}}
     return {"bool": {"must": [text], "filter": filter_clauses(filters)}}

@@ -8,7 +8,8 @@ alerts/) and run here.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from elasticsearch import Elasticsearch, helpers
 from pipeline import analysis
 from pipeline.config import Settings
 from pipeline.models import Article, EntityHit, Fingerprint, Tag, TaggedArticle
-from pipeline.store.indices import Index
+from pipeline.store.indices import Index, behind_alias, mapping_version, versioned_name
 
 # Fields only dedup and matching need; never sent back to search results.
 FINGERPRINT_FIELDS = ["minhash", "lsh_bands"]
@@ -121,6 +122,24 @@ def search(es: Elasticsearch, settings: Settings, **body: Any) -> dict[str, Any]
     return dict(es.search(index=_name(settings), **body))
 
 
+def search_with_aggregations(
+    es: Elasticsearch, settings: Settings, body: dict[str, Any], aggs: dict[str, Any]
+) -> dict[str, Any]:
+    """A search and aggregations over its matches, sent as two requests side by side:
+    Elasticsearch works on both at once, and the aggregations (over every match) need
+    no scores, which cost more than the aggregations themselves on a large result.
+    The total comes from the aggregations' request, exact."""
+    with ThreadPoolExecutor(1) as pool:
+        counted = pool.submit(
+            search, es, settings, query=body["query"], size=0, aggs=aggs, track_total_hits=True
+        )
+        response = search(es, settings, **body)
+        aggregated = counted.result()
+    response["aggregations"] = aggregated["aggregations"]
+    response["hits"]["total"] = aggregated["hits"]["total"]
+    return response
+
+
 def msearch(es: Elasticsearch, settings: Settings, bodies: list[dict[str, Any]]) -> list[Any]:
     """Several searches in one round trip; a failed one comes back with an `error`."""
     searches: list[dict[str, Any]] = []
@@ -156,23 +175,46 @@ def value_counts(es: Elasticsearch, settings: Settings, field: str) -> dict[str,
     return {b["key"]: b["doc_count"] for b in response["aggregations"]["values"]["buckets"]}
 
 
-_LANGUAGES_TTL = 300.0
-_languages: dict[str, tuple[float, tuple[str, ...]]] = {}
+_FACTS_TTL = 300.0
+_facts: dict[tuple[str, str], tuple[float, Any]] = {}
+
+
+def _remembered(settings: Settings, name: str, find: Callable[[], Any]) -> Any:
+    """A fact about the index, looked up at most every five minutes."""
+    key = (_name(settings), name)
+    now = time.monotonic()
+    cached = _facts.get(key)
+    if cached and now - cached[0] < _FACTS_TTL:
+        return cached[1]
+    value = find()
+    _facts[key] = (now, value)
+    return value
 
 
 def latin_languages(es: Elasticsearch, settings: Settings) -> tuple[str, ...]:
-    """The Latin-script languages the index holds articles in (with Snowball stems),
-    remembered for five minutes: a query word is stemmed for these only, as every
-    language's stem would make searches slower for nothing."""
-    index = _name(settings)
-    now = time.monotonic()
-    cached = _languages.get(index)
-    if cached and now - cached[0] < _LANGUAGES_TTL:
-        return cached[1]
-    found = tuple(sorted(value_counts(es, settings, "language")))
-    codes = tuple(c for c in found if c in analysis.LATIN_STEMMERS) or (analysis.DEFAULT_LATIN,)
-    _languages[index] = (now, codes)
-    return codes
+    """The Latin-script languages the index holds articles in (with Snowball stems): a
+    query word is stemmed for these only, as every language's stem would make
+    searches slower for nothing."""
+
+    def find() -> tuple[str, ...]:
+        found = sorted(value_counts(es, settings, "language"))
+        codes = tuple(c for c in found if c in analysis.LATIN_STEMMERS)
+        return codes or (analysis.DEFAULT_LATIN,)
+
+    return tuple(_remembered(settings, "latin_languages", find))
+
+
+def has_analysed_fields(es: Elasticsearch, settings: Settings) -> bool:
+    """False while the alias still points at an index from before the analysed fields:
+    until `newsmon reindex` has copied them, its articles have none, and searches must
+    match exact forms as well."""
+
+    def find() -> bool:
+        alias = _name(settings)
+        current = behind_alias(es, alias)
+        return current in (None, versioned_name(alias, mapping_version(Index.ARTICLES)))
+
+    return bool(_remembered(settings, "analysed_fields", find))
 
 
 def validate_query(es: Elasticsearch, settings: Settings, query: dict[str, Any]) -> str | None:
