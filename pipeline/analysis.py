@@ -8,8 +8,11 @@ phrases work there too):
 
 - Latin-script words: the Snowball stem in the article's language (English when
   Snowball has no stemmer for it), prefixed with the language: `en_missil`, so a stem
-  only ever matches articles stemmed by the same language's rules.
-- Cyrillic words: the Russian Snowball stem (`ракет` for ракета, ракеты, ракетой).
+  only ever matches articles stemmed by the same language's rules. English irregular
+  forms are stemmed as their dictionary form (`stole` as `steal`, `men` as `man`).
+- Cyrillic words: the Russian dictionary form (lemma) by pymorphy3's OpenCorpora
+  dictionary (`ракета` for ракета, ракеты, ракетой; `уголь` for угля), so a verb
+  stays apart from its noun (`договорились` is `договориться`, not `договор`).
 - Hangul: the content morphemes found by Kiwi, particles and endings dropped
   (`북한이` -> `북한`, `순항미사일을` -> `순항 미사일`, `발사했다` -> `발사`).
 - Han and kana are left to the exact fields (the standard analyzer indexes each
@@ -28,6 +31,9 @@ from functools import cache, lru_cache
 from typing import Any, TypedDict
 
 import Stemmer
+
+from pipeline.english_irregular import FORMS as ENGLISH_FORMS
+from pipeline.english_irregular import IRREGULAR as ENGLISH_IRREGULAR
 
 # Languages (ISO 639-1, as py3langid names them) with a Snowball stemmer for Latin script.
 LATIN_STEMMERS = {
@@ -64,17 +70,14 @@ _HAN_OR_KANA = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff
 # Kiwi's tags for what carries meaning: nouns, numerals, pronouns, verb and adjective
 # stems, roots, foreign words, numbers. Particles (J*), endings (E*) and suffixes go.
 _KOREAN_CONTENT = {"NNG", "NNP", "NNB", "NR", "NP", "VV", "VA", "XR", "SL", "SH", "SN", "MAG"}
-# Russian noun endings, to find the stems of a dictionary form's other cases: Snowball
-# cuts `визит` to `виз` but `визита` to `визит`, `Корея` to `коре` but `Кореи` to `кор`.
-_RUSSIAN_ENDINGS = (
-    "а", "я", "у", "ю", "ы", "и", "е", "о", "ой", "ей", "ом", "ем", "ам", "ям", "ах", "ях",
-    "ами", "ями", "ов", "ев", "ий", "ия", "ию", "ие", "ии",
-)  # fmt: skip
-_RUSSIAN_VOWELS = "аяоеиыую"
+_KOREAN_NOUN_SUFFIXES = {"군", "측"}
+MAX_HIGHLIGHT_FORMS = 40  # of a Russian word's inflected forms, marked in snippets
 
 _stemmers_lock = threading.Lock()
 _kiwi: Any = None
 _kiwi_lock = threading.Lock()
+_morph: Any = None
+_morph_lock = threading.Lock()
 
 
 @cache
@@ -98,6 +101,17 @@ def kiwi() -> Any:
 
         _kiwi = Kiwi()
     return _kiwi
+
+
+def morph() -> Any:
+    """The Russian morphological analyzer, loaded on first use (~0.2 s, ~20 MB).
+    Callers hold `_morph_lock`."""
+    global _morph
+    if _morph is None:
+        import pymorphy3
+
+        _morph = pymorphy3.MorphAnalyzer()
+    return _morph
 
 
 def latin_language(language: str | None) -> str:
@@ -133,10 +147,25 @@ def _form(word: str, latin: str) -> str | None:
     if _HAN_OR_KANA.search(word):
         return None
     if _CYRILLIC.search(word):
-        return _stem("russian", word)
+        return _russian_lemma(word)
     if _LATIN.search(word):
-        return f"{latin}_{_stem(LATIN_STEMMERS[latin], word)}"
+        return _latin_form(latin, word)
     return word  # digits, other scripts: as they are
+
+
+def _latin_form(code: str, word: str) -> str:
+    if code == "en":
+        word = ENGLISH_IRREGULAR.get(word, word)
+    return f"{code}_{_stem(LATIN_STEMMERS[code], word)}"
+
+
+@lru_cache(maxsize=200_000)
+def _russian_lemma(word: str) -> str:
+    """The most likely dictionary form of a Russian word (ё written е, as news often
+    does). Remembered: each parse costs ~0.1 ms."""
+    with _morph_lock:
+        lemma = morph().parse(word)[0].normal_form
+    return str(lemma).replace("ё", "е")
 
 
 @lru_cache(maxsize=200_000)
@@ -146,19 +175,28 @@ def _korean_word(word: str) -> tuple[str, ...]:
     whole sentences and analyses a word in an article exactly as in a query."""
     with _kiwi_lock:
         tokens = kiwi().tokenize(word)
-    return tuple(
-        token.form.lower()
-        for token in tokens
-        if token.tag in _KOREAN_CONTENT and _HANGUL.search(token.form)
-    )
+    forms: list[str] = []
+    for token in tokens:
+        if token.tag in _KOREAN_CONTENT and _HANGUL.search(token.form):
+            forms.extend(_korean_compound(token.form.lower()))
+    return tuple(forms)
+
+
+def _korean_compound(noun: str) -> list[str]:
+    """Kiwi keeps some compounds of a name and 군 (army, county) or 측 (side) whole:
+    `북한군`, `러시아군`, `북한측`. Split them so the name finds them, as `순항미사일`
+    is found by `미사일`; two-syllable words (`해군`, `장군`) stay whole."""
+    if len(noun) >= 3 and noun[-1] in _KOREAN_NOUN_SUFFIXES:
+        return [noun[:-1], noun[-1]]
+    return [noun]
 
 
 def word_forms(word: str, latin: Iterable[str] | None = None) -> list[str]:
     """Every analysed form a query word may have in an article: the stem in each
     Latin-script language of `latin` (default: every one Snowball has; the article's
-    language is not known), the stems of a Russian word's other cases, or a Korean
-    word's content morphemes (joined by spaces: they follow one another in the
-    article). Empty when the word analyses to nothing."""
+    language is not known), a Russian word's lemma, or a Korean word's content
+    morphemes (joined by spaces: they follow one another in the article). Empty when
+    the word analyses to nothing."""
     word = word.lower()
     if _HANGUL.search(word):
         forms = " ".join(_korean_word(word))
@@ -166,9 +204,9 @@ def word_forms(word: str, latin: Iterable[str] | None = None) -> list[str]:
     if _HAN_OR_KANA.search(word):
         return []
     if _CYRILLIC.search(word):
-        return sorted({_stem("russian", form) for form in _russian_forms(word)})
+        return [_russian_lemma(word)]
     if _LATIN.search(word):
-        return [f"{code}_{_stem(LATIN_STEMMERS[code], word)}" for code in _codes(latin)]
+        return [_latin_form(code, word) for code in _codes(latin)]
     return [word]
 
 
@@ -178,19 +216,9 @@ def _codes(latin: Iterable[str] | None) -> list[str]:
     return sorted({code for code in latin if code in LATIN_STEMMERS} | {DEFAULT_LATIN})
 
 
-def _russian_forms(word: str) -> list[str]:
-    """The word and its likely other cases (as a noun), to be stemmed."""
-    base = word[:-1] if word[-1] in _RUSSIAN_VOWELS or word[-1] == "ь" else word
-    forms = [word]
-    if len(base) >= 3:
-        forms += [base + ending for ending in _RUSSIAN_ENDINGS]
-    return forms
-
-
 def phrase_forms(words: list[str], latin: Iterable[str] | None = None) -> list[str]:
     """A phrase's analysed forms: one per Latin-script language (every word stemmed by
-    that language's rules), Cyrillic and Korean words analysed as `word_forms` does
-    (a Russian word with several stems makes several phrases, up to a bound)."""
+    that language's rules), Cyrillic and Korean words analysed as `word_forms` does."""
     if not words:
         return []
     latin_words = any(_LATIN.search(w) and not _CYRILLIC.search(w) for w in words)
@@ -201,7 +229,7 @@ def phrase_forms(words: list[str], latin: Iterable[str] | None = None) -> list[s
         for word in words:
             lower = word.lower()
             if _LATIN.search(lower) and not (_HANGUL.search(lower) or _CYRILLIC.search(lower)):
-                options = [f"{code}_{_stem(LATIN_STEMMERS[code], lower)}"]
+                options = [_latin_form(code, lower)]
             else:
                 options = word_forms(lower)
             if not options:
@@ -221,12 +249,26 @@ def is_hangul(text: str) -> bool:
 
 
 def highlight_stems(word: str) -> list[str]:
-    """Stems or Korean morphemes that mark the words of a text sharing an analysed form
-    with the query word, for the snippets only (Latin script: the English stem, as
-    other languages' stems can be short enough to mark unrelated words)."""
+    """Prefixes or Korean morphemes that mark the words of a text sharing an analysed
+    form with the query word, for the snippets only (Latin script: the English stem and
+    irregular forms, as other languages' stems can be short enough to mark unrelated
+    words; Cyrillic: the inflected forms of the word's lemma)."""
     word = word.lower()
-    if _LATIN.search(word) and not (_CYRILLIC.search(word) or _HANGUL.search(word)):
-        stem = _stem(LATIN_STEMMERS[DEFAULT_LATIN], word)
-        return [stem] if len(stem) >= 3 else []
-    forms = {part for form in word_forms(word) for part in form.split(" ")}
-    return sorted(f for f in forms if len(f) >= 3 or is_hangul(f))
+    if _HANGUL.search(word):
+        return [form for form in _korean_word(word) if is_hangul(form) or len(form) >= 3]
+    if _CYRILLIC.search(word):
+        return _russian_forms(word)
+    if _LATIN.search(word):
+        lemma = ENGLISH_IRREGULAR.get(word, word)
+        stem = _stem(LATIN_STEMMERS[DEFAULT_LATIN], lemma)
+        forms = {stem, *ENGLISH_FORMS.get(lemma, ())}
+        return sorted(f for f in forms if len(f) >= 3)
+    return []
+
+
+@lru_cache(maxsize=10_000)
+def _russian_forms(word: str) -> list[str]:
+    """The inflected forms of a Russian word's lemma (a bounded number of them)."""
+    with _morph_lock:
+        lexeme = morph().parse(word)[0].lexeme
+    return sorted({str(form.word) for form in lexeme})[:MAX_HIGHLIGHT_FORMS]

@@ -19,11 +19,33 @@ from pipeline.analysis import analyze, highlight_stems, phrase_forms, word_forms
         ("북한", "북한이 발사했다", "ko"),
         ("발사", "미사일을 발사했다", "ko"),
         ("미사일", "순항미사일을 시험", "ko"),
+        ("steal", "hackers stole funds", "en"),
+        ("child", "the children were evacuated", "en"),
+        ("уголь", "экспорт угля вырос", "ru"),
+        ("посол", "послу вручили ноту", "ru"),
+        ("северный", "власти северной кореи", "ru"),
+        ("북한", "북한군이 파병됐다", "ko"),
     ],
 )
 def test_a_dictionary_form_finds_an_inflected_one(query: str, text: str, language: str) -> None:
     indexed = f" {analyze(text, language)} "
     assert any(f" {form} " in indexed for form in word_forms(query)), (indexed, word_forms(query))
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "language"),
+    [
+        ("договор", "стороны договорились", "ru"),  # the verb is not the noun
+        ("ответ", "КНДР ответила", "ru"),
+        ("посол", "после визита", "ru"),
+        ("steal", "the steel plant", "en"),
+        ("win", "a billion won", "en"),  # `won` is left to the Korean currency
+        ("해군", "북한군이 파병됐다", "ko"),
+    ],
+)
+def test_other_words_stay_apart(query: str, text: str, language: str) -> None:
+    indexed = f" {analyze(text, language)} "
+    assert not any(f" {form} " in indexed for form in word_forms(query)), indexed
 
 
 def test_latin_stems_carry_the_language_so_languages_do_not_mix() -> None:
@@ -46,4 +68,6 @@ def test_phrases_stem_every_word_in_one_language() -> None:
 
 def test_highlight_stems_are_english_for_latin_words() -> None:
     assert highlight_stems("missiles") == ["missil"]
+    assert highlight_stems("stole") == ["steal", "stole", "stolen"]
     assert "미사일" in highlight_stems("미사일")
+    assert {"угля", "уголь", "углем"} <= set(highlight_stems("уголь"))

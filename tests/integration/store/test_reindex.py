@@ -12,7 +12,13 @@ from elasticsearch import Elasticsearch
 from pipeline.config import Settings, load_settings
 from pipeline.search.pages import search
 from pipeline.store import articles, ensure_indices
-from pipeline.store.indices import Index, behind_alias, load_mapping, outdated
+from pipeline.store.indices import (
+    Index,
+    behind_alias,
+    load_mapping,
+    mapping_version,
+    outdated,
+)
 from pipeline.store.reindex import reindex_articles
 from tests.conftest import delete_indices, make_test_env
 
@@ -84,7 +90,8 @@ def test_reindex_moves_old_articles_to_the_new_version(
     )
     assert summary.swapped and (summary.copied, summary.errors) == (3, 0)
     assert seen[-1] == (3, 3)
-    assert behind_alias(es, alias) == f"{alias}-v2" and outdated(es, settings) == []
+    current = f"{alias}-v{mapping_version(Index.ARTICLES)}"
+    assert behind_alias(es, alias) == current and outdated(es, settings) == []
     assert es.count(index=alias)["count"] == 3
     assert _found(es, settings, "ракета") == {"a2"}
     assert _found(es, settings, "missile") == {"a1"}
@@ -102,8 +109,9 @@ def test_an_interrupted_reindex_is_finished_by_running_it_again(
     settings = old_index
     alias = settings.index_name(Index.ARTICLES)
     body = load_mapping(Index.ARTICLES)  # the first run made the target and copied one
-    es.indices.create(index=f"{alias}-v2", settings=body["settings"], mappings=body["mappings"])
-    es.index(index=f"{alias}-v2", id="a1", document=OLD_ARTICLES["a1"])
+    target = f"{alias}-v{mapping_version(Index.ARTICLES)}"
+    es.indices.create(index=target, settings=body["settings"], mappings=body["mappings"])
+    es.index(index=target, id="a1", document=OLD_ARTICLES["a1"])
     summary = reindex_articles(es, settings)
     assert summary.swapped and summary.copied == 3
     assert es.count(index=alias)["count"] == 3
