@@ -12,7 +12,7 @@ import sys
 from elasticsearch import ApiError, TransportError
 
 from pipeline.cli import admin, alerts, articles, feeds, run, search
-from pipeline.cli.output import EXIT_CONFIG, EXIT_FAILURE
+from pipeline.cli.output import EXIT_CONFIG, EXIT_FAILURE, print_json
 from pipeline.errors import ConfigError, NewsmonError
 
 # Each module adds its commands; the order is the order of `newsmon --help`.
@@ -24,16 +24,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except ConfigError as exc:
-        print(f"newsmon: config error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _failed(args, f"config error: {exc}", EXIT_CONFIG)
     except NewsmonError as exc:
-        print(f"newsmon: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        return _failed(args, str(exc), EXIT_FAILURE)
     except (ApiError, TransportError) as exc:
-        print(f"newsmon: Elasticsearch: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        return _failed(args, f"Elasticsearch: {exc}", EXIT_FAILURE)
     except KeyboardInterrupt:
         return 130
+
+
+def _failed(args: argparse.Namespace, error: str, code: int) -> int:
+    """The error on stderr, and with --json also as JSON on stdout for scripts."""
+    print(f"newsmon: {error}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print_json({"ok": False, "error": error, "exit_code": code})
+    return code
 
 
 def parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from pipeline.cli.output import EXIT_FAILURE, EXIT_OK, print_json
+from pipeline.cli.output import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, print_json
 from pipeline.config import load_settings
 from pipeline.models import FeedResult
 
@@ -35,6 +35,10 @@ def run_command(args: argparse.Namespace) -> int:
             "duplicate {duplicate}, extracted {extracted}, failed {failed}, "
             "indexed {indexed} (near-duplicate {near_duplicate})".format(**totals)
         )
+    if "error" in alerts:
+        print(f"newsmon: alerts not run: {alerts['error']}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not args.json:
         match, delivery = alerts["match"], alerts["delivery"]
         print(
             f"alerts: {totals['alerts'] + match['events_created']} new "

@@ -3,6 +3,8 @@ rules and delivery settings."""
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,6 +18,8 @@ from pipeline.config.loading import SLUG, Strict, parse_list, read_mapping, reje
 from pipeline.config.settings import Settings
 from pipeline.config.taxonomy import load_topics
 from pipeline.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 
 class ThrottleConfig(Strict):
@@ -86,8 +90,12 @@ class AlertsConfig:
 
 
 def load_alerts(settings: Settings) -> AlertsConfig:
-    """alerts.yaml: `channels` (name -> channel), `rules`, `spikes`, optional `delivery`."""
+    """alerts.yaml: `channels` (name -> channel), `rules`, `spikes`, optional `delivery`.
+    The file is optional: without it there are no alerts (said once per process)."""
     path = settings.config_dir / "alerts.yaml"
+    if not path.exists():
+        _say_alerts_are_off(path)
+        return AlertsConfig({}, [])
     data = read_mapping(path)
     unknown = set(data) - {"channels", "rules", "spikes", "delivery"}
     if unknown:
@@ -116,6 +124,11 @@ def load_alerts(settings: Settings) -> AlertsConfig:
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(str(path), "delivery", f"numbers expected: {exc}") from None
+
+
+@functools.cache
+def _say_alerts_are_off(path: Path) -> None:
+    logger.warning("no %s: alerts are off", path)
 
 
 _CHANNEL: TypeAdapter[ChannelConfig] = TypeAdapter(ChannelConfig)

@@ -401,8 +401,6 @@ def _es_failure(feed_id: str, exc: Exception) -> FeedResult:
 
 
 def _alerts_config(settings: config.Settings) -> config.AlertsConfig | None:
-    if not (settings.config_dir / "alerts.yaml").exists():
-        return None
     try:
         return config.load_alerts(settings)
     except ConfigError as exc:
@@ -440,6 +438,9 @@ def run_cycle_with_alerts(
         ctx.pages.close()  # the workers' part is done
         missed = ctx.alerts is None or any(f.startswith("alerts:") for f in summary.failures)
         since = started if missed else None
-        return summary, run_alerts(settings, since, ctx.es, ctx.alerts)
+        try:
+            return summary, run_alerts(settings, since, ctx.es, ctx.alerts)
+        except ConfigError as exc:  # a broken alerts.yaml: what was ingested still counts
+            return summary, {"error": f"config error: {exc}"}
     finally:
         ctx.close()

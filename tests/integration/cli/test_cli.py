@@ -69,6 +69,50 @@ def test_unreachable_cluster_gives_a_clear_error(tmp_path: Path) -> None:
     )
 
 
+def test_alerts_yaml_is_optional_and_a_broken_one_still_shows_the_run(
+    fixture_site: FixtureSite, tmp_path: Path, es: Elasticsearch
+) -> None:
+    config_dir = write_config_dir(tmp_path, fixture_site.base_url, {"w": "/feeds/world.rss"})
+    (config_dir / "alerts.yaml").unlink()
+    env = {**os.environ, **make_test_env(config_dir)}
+
+    def newsmon(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [NEWSMON, *args], env=env, capture_output=True, text=True, timeout=300
+        )
+
+    try:
+        run = newsmon("run", "--json")
+        assert run.returncode == 0, run.stderr
+        report = json.loads(run.stdout)
+        assert report["totals"]["indexed"] == 3 and report["alerts"]["match"]["events_created"] == 0
+        assert run.stderr.count("alerts are off") == 1
+
+        (config_dir / "alerts.yaml").write_text("rules: [{id: x}]\n")
+        broken = newsmon("run", "--json")
+        assert broken.returncode == 2
+        report = json.loads(broken.stdout)  # the run's report, with what went wrong
+        assert report["totals"]["feeds_ok"] == 1 and "alerts.yaml" in report["alerts"]["error"]
+        assert "newsmon: alerts not run: config error:" in broken.stderr
+    finally:
+        delete_indices(es, load_settings(env).index_prefix)
+
+
+def test_json_failures_are_json(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "NEWSMON_ES_URL": "http://127.0.0.1:9",
+        "NEWSMON_CONFIG_DIR": str(write_config_dir(tmp_path, "http://127.0.0.1:9", {})),
+    }
+    result = subprocess.run(
+        [NEWSMON, "search", "--json", "x"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["exit_code"] == 1
+    assert "Elasticsearch is not reachable at http://127.0.0.1:9" in report["error"]
+
+
 def test_alert_rules_added_disabled_and_tested_from_the_command_line(
     fixture_site: FixtureSite, tmp_path: Path, es: Elasticsearch
 ) -> None:
