@@ -3,6 +3,11 @@
 Feeds are untrusted input: a URL in a feed must not make newsmon reach a private
 or loopback address, read an endless body, or follow redirects forever. Errors
 are split into TransientFetchError (retry later) and PermanentFetchError.
+
+Addresses are checked where the connection is made (`PublicOnlyBackend`): the host is
+resolved once, every address it resolves to must be public, and the socket connects
+to exactly those addresses. Checking a name and letting the HTTP client resolve it
+again would leave a window in which a DNS answer can change (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from pipeline.config import Settings
@@ -41,9 +48,55 @@ class Response:
     body: bytes
 
 
+class NonPublicAddress(Exception):
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+        self.address = address
+
+
+class PublicOnlyBackend(httpcore.SyncBackend):
+    """Connects only to public addresses, the very ones it checked."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        for address in addresses:
+            if not is_public(address):
+                raise NonPublicAddress(address)
+        failure: httpcore.ConnectError | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure or httpcore.ConnectError(f"{host} resolves to no address")
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])  # an IPv6 zone is not part of it
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global
+
+
 def make_client(settings: Settings) -> httpx.Client:
     timeout = httpx.Timeout(settings.http_timeout, connect=min(10.0, settings.http_timeout))
+    transport = httpx.HTTPTransport(trust_env=False)
+    if not settings.allow_private_networks:
+        # httpx has no public hook for the network backend of its connection pool.
+        transport._pool._network_backend = PublicOnlyBackend()
     return httpx.Client(
+        transport=transport,
         timeout=timeout,
         headers={"User-Agent": settings.user_agent},
         follow_redirects=False,  # redirects are followed by hand, each hop checked
@@ -120,6 +173,8 @@ def _fetch_once(
                     headers={k.lower(): v for k, v in response.headers.items()},
                     body=body,
                 )
+        except NonPublicAddress as exc:
+            raise PermanentFetchError(url, _refusal(exc.address)) from None
         except httpx.TimeoutException:
             raise TransientFetchError(url, "timed out", quick=False) from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
@@ -156,15 +211,12 @@ def check_url(url: str, *, allow_private: bool) -> None:
     except socket.gaierror as exc:
         raise TransientFetchError(url, f"cannot resolve {parts.hostname}: {exc}") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if not address.is_global:
-            raise PermanentFetchError(
-                url,
-                f"refusing non-public address {address} "
-                "(set NEWSMON_ALLOW_PRIVATE_NETWORKS=1 to allow)",
-            )
+        if not is_public(str(info[4][0])):
+            raise PermanentFetchError(url, _refusal(str(info[4][0])))
+
+
+def _refusal(address: str) -> str:
+    return f"refusing non-public address {address} (set NEWSMON_ALLOW_PRIVATE_NETWORKS=1 to allow)"
 
 
 def _raise_for_status(url: str, status: int, retry_after: str | None = None) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -129,6 +130,29 @@ def test_links_to_private_addresses_are_refused_before_connecting() -> None:
         with pytest.raises(PermanentFetchError, match="refusing non-public address"):
             fetch(client, url, max_bytes=1000, allow_private=False)
         assert time.monotonic() - started < 0.5  # refused, not timed out
+
+
+def test_a_name_that_resolves_elsewhere_at_connect_time_is_refused(
+    site: HostileSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the first lookup (the check) gives a public address, the next one
+    the loopback server. The connection must go to the address that was checked."""
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host: str, port: int, *args: object, **kwargs: object) -> object:
+        if host != "rebind.example":
+            return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+        lookups.append(host)
+        address = "93.184.216.34" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    strict = load_settings({"NEWSMON_HTTP_TIMEOUT": "2"})
+    url = site.base_url.replace("127.0.0.1", "rebind.example") + "/page.html"
+    with pytest.raises(PermanentFetchError, match=r"refusing non-public address 127\.0\.0\.1"):
+        fetch(make_client(strict), url, max_bytes=100_000, allow_private=False, retries=0)
+    assert len(lookups) == 2  # checked, then resolved once more where it connects
 
 
 def test_retry_after_seconds_and_dates() -> None:
