@@ -150,6 +150,21 @@ def retag_all() -> dict[str, Any]:
     return asdict(summary)
 
 
+def backup() -> dict[str, Any]:
+    """news_backup: snapshot every index, then keep the newest `backup_keep`."""
+    from pipeline.config import load_settings
+    from pipeline.store import backups, session
+
+    settings = load_settings()
+    with session(settings) as es:
+        snapshot = backups.create(es, settings)
+        deleted = backups.prune(es, settings, settings.backup_keep)
+    logging.getLogger(__name__).info(
+        "snapshot %s of %d indices; deleted %s", snapshot.name, len(snapshot.indices), deleted
+    )
+    return {"snapshot": snapshot.name, "indices": snapshot.indices, "deleted": deleted}
+
+
 def ingest_stats(asset_extras: list[dict[str, Any]], window_hours: int = 24) -> dict[str, Any]:
     """Totals carried by the triggering asset events, plus what the index holds now."""
     from pipeline.config import load_settings

@@ -27,7 +27,7 @@ URL = f"http://127.0.0.1:{PORT}"
 PID_FILE = AIRFLOW_HOME / "standalone.pid"
 LOG_FILE = AIRFLOW_HOME / "standalone.log"
 PASSWORDS = AIRFLOW_HOME / "simple_auth_manager_passwords.json.generated"
-DAG_IDS = ("news_ingest", "news_alerts", "news_retag")
+DAG_IDS = ("news_ingest", "news_alerts", "news_retag", "news_backup")
 START_TIMEOUT = 240
 
 

@@ -11,12 +11,12 @@ import sys
 
 from elasticsearch import ApiError, TransportError
 
-from pipeline.cli import admin, alerts, articles, feeds, run, search
+from pipeline.cli import admin, alerts, articles, backup, feeds, run, search
 from pipeline.cli.output import EXIT_CONFIG, EXIT_FAILURE, print_json
 from pipeline.errors import ConfigError, NewsmonError
 
 # Each module adds its commands; the order is the order of `newsmon --help`.
-COMMAND_GROUPS = (run, search, articles, admin, alerts, feeds)
+COMMAND_GROUPS = (run, search, articles, admin, backup, alerts, feeds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,6 +52,11 @@ class Settings(Strict):
     websub_callback_url: str | None = None
     websub_lease_seconds: int = Field(default=7 * 86400, ge=60)
     api_token: str | None = None  # required by `newsmon serve` beyond loopback
+    # Snapshots (`newsmon backup`, the news_backup DAG): a folder of the cluster's
+    # filesystem repository, relative to its `path.repo` (the local cluster's is in the
+    # cache folder) or absolute; how many scheduled snapshots to keep.
+    backup_location: str = "newsmon"
+    backup_keep: int = Field(default=7, ge=1)
 
     @property
     def elasticsearch_url(self) -> str:

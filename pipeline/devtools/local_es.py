@@ -63,7 +63,7 @@ class LocalElasticsearch:
             return
         self._ensure_distribution(say)
         java_home = find_java_home()
-        for sub in ("data", "logs", "tmp"):
+        for sub in ("data", "logs", "tmp", "snapshots"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         run_as = _prepare_user([self.home, self.state_dir]) if os.geteuid() == 0 else None
         say(
@@ -164,6 +164,8 @@ class LocalElasticsearch:
             f"path.data={self.state_dir / 'data'}",
             "-E",
             f"path.logs={self.state_dir / 'logs'}",
+            "-E",
+            f"path.repo={self.state_dir / 'snapshots'}",  # newsmon backup
             "-E",
             "xpack.security.enabled=false",
             # Small dev disks fill up; do not turn indices read-only because of it.

@@ -11,6 +11,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.config import load_settings
+from pipeline.store import backups, ensure_indices
 from pipeline.tasks import NEW_ARTICLES_NAME, shard_count
 from tests.conftest import delete_indices, make_test_env
 from tests.support.fixture_site import FixtureSite, write_config_dir
@@ -20,7 +21,7 @@ DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 
 def test_dags_import_without_errors(dagbag: Any) -> None:
     assert dagbag.import_errors == {}
-    assert {"news_ingest", "news_alerts", "news_retag"} <= set(dagbag.dags)
+    assert {"news_ingest", "news_alerts", "news_retag", "news_backup"} <= set(dagbag.dags)
 
 
 def test_news_ingest_structure(dagbag: Any) -> None:
@@ -50,6 +51,30 @@ def test_news_retag_is_manual(dagbag: Any) -> None:
     dag = dagbag.dags["news_retag"]
     assert type(dag.timetable).__name__ == "NullTimetable"  # runs only when triggered
     assert [t.task_id for t in dag.tasks] == ["retag_articles"]
+
+
+def test_news_backup_snapshots_daily_under_dag_test(
+    airflow_db: None,
+    dagbag: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    es: Elasticsearch,
+) -> None:
+    dag = dagbag.dags["news_backup"]
+    assert dag.timetable.expression == "0 0 * * *" and not dag.catchup  # @daily
+    for key, value in make_test_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    ensure_indices(es, settings)
+    try:
+        assert dag.test().state == "success"
+        snapshots = backups.list_snapshots(es, settings)
+        assert len(snapshots) == 1 and snapshots[0].state == "SUCCESS"
+        assert settings.index_name("articles") + "-v3" in snapshots[0].indices
+    finally:
+        for snapshot in backups.list_snapshots(es, settings):
+            es.snapshot.delete(repository=backups.repository(settings), snapshot=snapshot.name)
+        delete_indices(es, settings.index_prefix)
 
 
 @pytest.mark.parametrize("path", sorted(DAGS_DIR.glob("*.py")), ids=lambda p: p.name)
