@@ -19,6 +19,7 @@ import os
 import re
 import resource
 import threading
+import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from pipeline.models import FeedEntry, TaggedArticle
 logger = logging.getLogger(__name__)
 _TAGGER = None  # this process's Tagger (built before the workers are forked)
 MAX_RESTARTS = 3
+PARENT_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,19 @@ def _peak_kb(pid: int) -> int:
     return int(match[1]) if match else 0
 
 
+def _die_with_parent(parent: int) -> None:
+    """A worker ends when the process that forked it does, even one killed with
+    SIGKILL (which runs no cleanup): otherwise it would wait for pages forever.
+    (prctl's parent-death signal follows the forking thread, not the process.)"""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def default_processes() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -97,7 +112,10 @@ class PagePool:
 
     def _fork(self) -> ProcessPoolExecutor:
         executor = ProcessPoolExecutor(
-            self._processes, mp_context=multiprocessing.get_context("fork")
+            self._processes,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
         )
         executor.submit(int)  # with fork, every worker starts now
         return executor
