@@ -20,6 +20,14 @@ ENV_PREFIX = "NEWSMON_"
 
 class Settings(Strict):
     es_url: str | None = None
+    # A secured cluster: an API key (the base64 `encoded` value, or `id:api_key`), or a
+    # username and password; TLS trust by a CA bundle (PEM) or the SHA-256 fingerprint
+    # of the cluster's certificate (when neither is set, the system's CAs).
+    es_api_key: str | None = None
+    es_username: str | None = None
+    es_password: str | None = None
+    es_ca_certs: Path | None = None
+    es_ssl_fingerprint: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}:?){32}$")
     es_port: int = Field(default=9200, ge=1, le=65535)
     es_version: str = "9.5.4"
     es_heap: str = Field(default="1g", pattern=r"^\d+[mg]$")
@@ -96,7 +104,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if raw not in (None, ""):
             values[name] = raw
     try:
-        return Settings.model_validate(values)
+        settings = Settings.model_validate(values)
     except ValidationError as exc:
         key, problem = first_error(exc)
         source = (
@@ -105,3 +113,32 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             else str(path)
         )
         raise ConfigError(source, key, problem) from None
+    _check_credentials(settings, path, env)
+    return settings
+
+
+def _check_credentials(settings: Settings, path: Path, env: Mapping[str, str]) -> None:
+    """Credentials come whole: a username with its password, a key or a login."""
+
+    def source(key: str) -> str:
+        return (
+            f"environment {ENV_PREFIX}{key.upper()}"
+            if env.get(ENV_PREFIX + key.upper())
+            else str(path)
+        )
+
+    if settings.es_api_key and (settings.es_username or settings.es_password):
+        raise ConfigError(
+            source("es_api_key"),
+            "es_api_key",
+            "use an API key or a username and password, not both",
+        )
+    if bool(settings.es_username) != bool(settings.es_password):
+        missing = "es_password" if settings.es_username else "es_username"
+        raise ConfigError(
+            source(missing), missing, "a username and a password go together: set both"
+        )
+    if settings.es_ca_certs and not settings.es_ca_certs.is_file():
+        raise ConfigError(
+            source("es_ca_certs"), "es_ca_certs", f"{settings.es_ca_certs} is not a file"
+        )

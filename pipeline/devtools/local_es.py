@@ -65,7 +65,7 @@ class LocalElasticsearch:
         java_home = find_java_home()
         for sub in ("data", "logs", "tmp", "snapshots"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
-        run_as = _prepare_user([self.home, self.state_dir]) if os.geteuid() == 0 else None
+        run_as = prepare_user([self.home, self.state_dir]) if os.geteuid() == 0 else None
         say(
             f"Starting Elasticsearch {self.settings.es_version} on {self.url} "
             f"(Java: {java_home}{', user: ' + run_as if run_as else ''})"
@@ -241,7 +241,8 @@ def _java_major(home: Path) -> int | None:
     return int(match.group(1)) if match and (home / "bin" / "java").exists() else None
 
 
-def _prepare_user(paths: list[Path]) -> str:
+def prepare_user(paths: list[Path]) -> str:
+    """The unprivileged user Elasticsearch runs as (created if missing), owning `paths`."""
     try:
         pwd.getpwnam(ES_USER)
     except KeyError:

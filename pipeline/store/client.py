@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+from elasticsearch import AuthenticationException, AuthorizationException, Elasticsearch, SSLError
 from elasticsearch import ConnectionError as EsConnectionError
-from elasticsearch import Elasticsearch
 from elasticsearch.serializer import NdjsonSerializer, OrjsonSerializer
 
 from pipeline.config import Settings
@@ -29,12 +30,22 @@ SERIALIZERS = {
 
 
 def make_es_client(settings: Settings) -> Elasticsearch:
+    security: dict[str, Any] = {}
+    if settings.es_api_key:
+        security["api_key"] = settings.es_api_key
+    elif settings.es_username and settings.es_password:
+        security["basic_auth"] = (settings.es_username, settings.es_password)
+    if settings.es_ca_certs:
+        security["ca_certs"] = str(settings.es_ca_certs)
+    if settings.es_ssl_fingerprint:
+        security["ssl_assert_fingerprint"] = settings.es_ssl_fingerprint.replace(":", "").lower()
     return Elasticsearch(
         settings.elasticsearch_url,
         request_timeout=30,
         retry_on_timeout=True,
         max_retries=3,
         serializers=SERIALIZERS,
+        **security,
     )
 
 
@@ -42,7 +53,19 @@ def check_reachable(es: Elasticsearch, settings: Settings) -> None:
     """Fail early with a message that says what to do when the cluster is not there."""
     try:
         es.cluster.health(timeout="5s")
-    except EsConnectionError:
+    except AuthenticationException:
+        raise NewsmonError(
+            f"Elasticsearch at {settings.elasticsearch_url} refused newsmon's credentials "
+            "(401): check NEWSMON_ES_API_KEY, or NEWSMON_ES_USERNAME and NEWSMON_ES_PASSWORD"
+        ) from None
+    except AuthorizationException:
+        pass  # the credentials work; the cluster health privilege is not needed
+    except EsConnectionError as exc:
+        if isinstance(exc, SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            raise NewsmonError(
+                f"the TLS certificate of {settings.elasticsearch_url} is not trusted: set "
+                "NEWSMON_ES_CA_CERTS (its CA, PEM) or NEWSMON_ES_SSL_FINGERPRINT"
+            ) from None
         hint = (
             "start one with `newsmon es start`"
             if settings.uses_local_elasticsearch

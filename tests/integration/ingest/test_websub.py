@@ -94,7 +94,7 @@ def test_subscribe_verify_and_signed_push_is_indexed_in_seconds(
     settings, hub, feed = websub_setup
     (result,) = run_cycle(settings, ["hubbed"]).feeds
     assert result.indexed == 1
-    assert hub.verified.wait(10), "the hub could not verify newsmon's callback"
+    assert hub.verified.wait(40), "the hub could not verify newsmon's callback"
     (subscription,) = hub.subscriptions
     assert subscription.topic == feed.url
     assert subscription.callback == f"{settings.websub_callback_url}/websub/hubbed"

@@ -1,0 +1,128 @@
+"""newsmon against a secured Elasticsearch (TLS, a user whose role is limited to the
+index prefix, wrong credentials): a real second node with security on, started for this
+module. (API keys need the `.security` index, which this distribution cannot create:
+the key is only tested as refused.)"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from elasticsearch import AuthorizationException
+
+from pipeline.config import Settings, load_settings
+from pipeline.errors import ConfigError, NewsmonError
+from pipeline.models import TaggedArticle
+from pipeline.search.pages import search
+from pipeline.store import articles, connect
+from tests.support.articles import make_article
+from tests.support.secured_es import SecuredElasticsearch
+
+PREFIX = f"sec-{uuid.uuid4().hex[:8]}-"
+ROLES = f"""
+newsmon:
+  cluster: [monitor]
+  indices:
+    - names: ["{PREFIX}*"]
+      privileges: [all]
+"""
+PASSWORD = uuid.uuid4().hex
+
+
+@pytest.fixture(scope="module")
+def secured(settings: Settings) -> Iterator[SecuredElasticsearch]:
+    node = SecuredElasticsearch(settings)
+    node.start(ROLES, {"newsmon": (PASSWORD, "newsmon")})
+    admin = node.admin()
+    admin.index(index="outside-the-prefix", id="1", document={"secret": 1}, refresh=True)
+    yield node
+    node.stop()
+
+
+def _settings(node: SecuredElasticsearch, tmp_path: Path, **env: str) -> Settings:
+    config = tmp_path / "config"
+    config.mkdir(exist_ok=True)
+    values = {"NEWSMON_CONFIG_DIR": str(config), "NEWSMON_ES_URL": node.url}
+    values["NEWSMON_INDEX_PREFIX"] = PREFIX
+    return load_settings({**values, **{f"NEWSMON_{k.upper()}": v for k, v in env.items()}})
+
+
+def test_a_user_limited_to_the_prefix(secured: SecuredElasticsearch, tmp_path: Path) -> None:
+    settings = _settings(
+        secured,
+        tmp_path,
+        es_username="newsmon",
+        es_password=PASSWORD,
+        es_ca_certs=str(secured.ca_path),
+    )
+    es = connect(settings, setup=True)  # creates the indices, as `newsmon setup` does
+    item = TaggedArticle(
+        make_article("https://s.example/1", "Cruise missile test", "Text " * 50),
+        [],
+        datetime.now(UTC),
+    )
+    assert articles.create(es, settings, [articles.hit(item)]).created_ids
+    articles.refresh(es, settings)
+    assert [hit.url for hit in search(es, settings, "missile")] == ["https://s.example/1"]
+    with pytest.raises(AuthorizationException):
+        es.search(index="outside-the-prefix")
+    with pytest.raises(AuthorizationException):
+        es.index(index="outside-the-prefix", document={"x": 1})
+    with pytest.raises(AuthorizationException):
+        es.indices.create(index="another-index")
+
+
+def test_a_certificate_fingerprint_instead_of_the_ca(
+    secured: SecuredElasticsearch, tmp_path: Path
+) -> None:
+    settings = _settings(
+        secured,
+        tmp_path,
+        es_username="newsmon",
+        es_password=PASSWORD,
+        es_ssl_fingerprint=secured.fingerprint,
+    )
+    es = connect(settings, setup=True)
+    assert es.indices.exists_alias(name=settings.index_name("articles"))
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"es_api_key": "bm90OmFrZXk="},
+            "refused newsmon's credentials (401): check NEWSMON_ES_API_KEY",
+        ),
+        ({"es_username": "newsmon", "es_password": "wrong"}, "refused newsmon's credentials (401)"),
+        ({}, "is not trusted: set NEWSMON_ES_CA_CERTS"),  # no CA given: the system's CAs fail
+    ],
+)
+def test_wrong_credentials_or_trust_fail_with_one_clear_line(
+    secured: SecuredElasticsearch, tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    if env:
+        env = {**env, "es_ca_certs": str(secured.ca_path)}
+    settings = _settings(secured, tmp_path, **env)
+    with pytest.raises(NewsmonError) as failure:
+        connect(settings)
+    assert message in str(failure.value) and "\n" not in str(failure.value)
+
+
+def test_credentials_come_whole(tmp_path: Path) -> None:
+    base = {"NEWSMON_CONFIG_DIR": str(tmp_path)}
+    with pytest.raises(ConfigError, match="es_password: a username and a password go together"):
+        load_settings({**base, "NEWSMON_ES_USERNAME": "newsmon"})
+    with pytest.raises(ConfigError, match="not both"):
+        load_settings(
+            {
+                **base,
+                "NEWSMON_ES_API_KEY": "k",
+                "NEWSMON_ES_USERNAME": "u",
+                "NEWSMON_ES_PASSWORD": "p",
+            }
+        )
+    with pytest.raises(ConfigError, match="es_ssl_fingerprint"):
+        load_settings({**base, "NEWSMON_ES_SSL_FINGERPRINT": "not-hex"})
