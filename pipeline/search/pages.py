@@ -90,7 +90,9 @@ class SearchPage:
 
 def search_page(es: Elasticsearch, settings: Settings, request: SearchRequest) -> SearchPage:
     size = max(1, min(request.size, MAX_PAGE_SIZE))
-    if request.collapse and request.offset + size > MAX_OFFSET:
+    if request.collapse:  # the last page before the limit is a shorter one
+        size = min(size, MAX_OFFSET - request.offset)
+    if request.collapse and size < 1:
         raise SearchSyntaxError(
             f"results past {MAX_OFFSET} are not paged one story at a time: narrow the search, "
             "or page every copy (collapse off), which has no depth limit"

@@ -4,13 +4,14 @@ check, and a search request read from query parameters."""
 from __future__ import annotations
 
 import hmac
+from datetime import date, datetime
 from typing import Annotated
 
 from elasticsearch import Elasticsearch
 from fastapi import Depends, HTTPException, Query, Request
 
 from pipeline.config import Settings
-from pipeline.search.pages import MAX_PAGE_SIZE, SearchRequest, Sort
+from pipeline.search.pages import MAX_OFFSET, MAX_PAGE_SIZE, SearchRequest, Sort
 from pipeline.search.query import Filters
 
 TOKEN_HEADER = "X-Newsmon-Token"
@@ -49,17 +50,19 @@ def search_request(
     source: Annotated[list[str] | None, Query()] = None,
     language: Annotated[list[str] | None, Query()] = None,
     entity: Annotated[list[str] | None, Query()] = None,
-    since: str | None = None,
-    until: str | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
     sort: Sort = "relevance",
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, lt=MAX_OFFSET)] = 0,
     after: str | None = None,
     collapse: bool = True,
     facets: bool = True,
     timeline: bool = False,
 ) -> SearchRequest:
-    filters = Filters(topic or [], source or [], language or [], entity or [], since, until)
+    # A date stays a date: Elasticsearch reads `until: 2026-11-28` as the whole day.
+    bounds = [value.isoformat() if value else None for value in (since, until)]
+    filters = Filters(topic or [], source or [], language or [], entity or [], *bounds)
     return SearchRequest(
         q, filters, sort, size, offset, after, collapse, facets=facets, timeline=timeline
     )

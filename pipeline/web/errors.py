@@ -4,14 +4,36 @@ is down is 503, one that refuses a request is 502."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from elasticsearch import ApiError
 from elasticsearch import ConnectionError as EsConnectionError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from pipeline.errors import NewsmonError, NotFound
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+_MEANINGS = {
+    400: "the query or a parameter is not valid",
+    401: "missing or wrong API token",
+    404: "no such item",
+    502: "Elasticsearch refused the request",
+    503: "Elasticsearch is not reachable",
+}
+
+
+def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers of an operation, for its OpenAPI `responses`."""
+    return {code: {"model": Problem, "description": _MEANINGS[code]} for code in codes}
+
+
+ES_ANSWERS = answers(502, 503)
 
 
 def add_handlers(app: FastAPI) -> None:

@@ -9,8 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from pipeline.config import load_alerts
 from pipeline.store import alert_events
 from pipeline.web.deps import EsDep, SettingsDep, authorized
+from pipeline.web.errors import answers
 
-router = APIRouter(prefix="/api/alerts", tags=["alerts"], dependencies=[Depends(authorized)])
+router = APIRouter(
+    prefix="/api/alerts",
+    tags=["alerts"],
+    dependencies=[Depends(authorized)],
+    responses=answers(400, 401, 502, 503),
+)
 
 
 @router.get("/rules")

@@ -8,8 +8,14 @@ from fastapi import APIRouter, Depends
 
 from pipeline.store import feeds
 from pipeline.web.deps import EsDep, SettingsDep, authorized
+from pipeline.web.errors import answers
 
-router = APIRouter(prefix="/api", tags=["operations"], dependencies=[Depends(authorized)])
+router = APIRouter(
+    prefix="/api",
+    tags=["operations"],
+    dependencies=[Depends(authorized)],
+    responses=answers(401, 502, 503),
+)
 
 
 @router.get("/feeds")

@@ -12,9 +12,13 @@ from pipeline.alerts.rules import add_from_saved_search
 from pipeline.search.query import Filters
 from pipeline.store import saved_searches
 from pipeline.web.deps import EsDep, SettingsDep, authorized
+from pipeline.web.errors import answers
 
 router = APIRouter(
-    prefix="/api/saved-searches", tags=["saved searches"], dependencies=[Depends(authorized)]
+    prefix="/api/saved-searches",
+    tags=["saved searches"],
+    dependencies=[Depends(authorized)],
+    responses=answers(400, 401, 502, 503),
 )
 
 
@@ -47,13 +51,13 @@ def api_save(body: SavedSearchIn, es: EsDep, settings: SettingsDep) -> dict[str,
     return saved_searches.save(es, settings, body.name, body.query, asdict(filters))
 
 
-@router.delete("/{search_id}")
+@router.delete("/{search_id}", responses=answers(404))
 def api_unsave(search_id: str, es: EsDep, settings: SettingsDep) -> dict[str, Any]:
     saved_searches.delete(es, settings, search_id)
     return {"deleted": search_id}
 
 
-@router.post("/{search_id}/alert")
+@router.post("/{search_id}/alert", responses=answers(404))
 def api_alert_from_search(
     search_id: str, body: AlertFromSearch, es: EsDep, settings: SettingsDep
 ) -> dict[str, Any]:

@@ -11,8 +11,14 @@ from fastapi.responses import StreamingResponse
 from pipeline.search.export import EXPORT_MAX, export_lines
 from pipeline.search.pages import get_article, search_page
 from pipeline.web.deps import EsDep, SearchRequestDep, SettingsDep, authorized
+from pipeline.web.errors import answers
 
-router = APIRouter(prefix="/api", tags=["search"], dependencies=[Depends(authorized)])
+router = APIRouter(
+    prefix="/api",
+    tags=["search"],
+    dependencies=[Depends(authorized)],
+    responses=answers(400, 401, 502, 503),
+)
 
 
 @router.get("/search")
@@ -23,7 +29,7 @@ def api_search(request: SearchRequestDep, es: EsDep, settings: SettingsDep) -> d
     return asdict(search_page(es, settings, request))
 
 
-@router.get("/articles/{article_id}")
+@router.get("/articles/{article_id}", responses=answers(404))
 def api_article(article_id: str, es: EsDep, settings: SettingsDep) -> dict[str, Any]:
     article = get_article(es, settings, article_id)
     if article is None:
@@ -31,7 +37,19 @@ def api_article(article_id: str, es: EsDep, settings: SettingsDep) -> dict[str, 
     return article
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "a file download: CSV with a header row, or JSON lines",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def api_export(
     request: SearchRequestDep,
     es: EsDep,

@@ -9,8 +9,14 @@ from fastapi import APIRouter, Depends
 from pipeline.config import load_topics
 from pipeline.store import articles
 from pipeline.web.deps import EsDep, SettingsDep, authorized
+from pipeline.web.errors import answers
 
-router = APIRouter(prefix="/api", tags=["taxonomy"], dependencies=[Depends(authorized)])
+router = APIRouter(
+    prefix="/api",
+    tags=["taxonomy"],
+    dependencies=[Depends(authorized)],
+    responses=answers(401, 502, 503),
+)
 
 
 @router.get("/topics")
