@@ -23,6 +23,34 @@ NEW_ARTICLES_URI = "newsmon://news-articles"
 ALERTS_LOOKBACK = timedelta(hours=2)  # events are create-only: a generous look-back is safe
 
 
+def task_settings() -> Settings:
+    """Settings for a DAG task: with `es_connection`, the cluster and its credentials come
+    from that Airflow connection (its secrets backend, the metadata database or an
+    AIRFLOW_CONN_* variable) instead of NEWSMON_ES_* variables."""
+    from pipeline.channels.connections import airflow_connection
+    from pipeline.config import load_settings
+    from pipeline.errors import ConfigError, DeliveryError
+
+    settings = load_settings()
+    if not settings.es_connection:
+        return settings
+    try:
+        found = airflow_connection(settings.es_connection)
+    except DeliveryError as exc:
+        raise ConfigError("es_connection", settings.es_connection, str(exc)) from None
+    extra = dict(found.extra)
+    fields = {
+        "es_url": found.url,
+        "es_username": found.login,
+        "es_password": found.password,
+        "es_api_key": extra.get("api_key"),
+        "es_ca_certs": extra.get("ca_certs"),
+        "es_ssl_fingerprint": extra.get("ssl_fingerprint"),
+    }
+    values = {**settings.model_dump(), **{k: v for k, v in fields.items() if v}}
+    return type(settings).model_validate(values)
+
+
 def shard_count() -> int:
     """How many shard tasks news_ingest maps; read when the DAG file is parsed. A bad
     settings file is reported by the shard tasks, not by the DAG's import."""
@@ -81,7 +109,6 @@ def ingest_shard(
     cores it extracts in its own process (the shard tasks are the parallelism)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from pipeline.config import load_settings
     from pipeline.errors import ConfigError
     from pipeline.ingest.engine import IngestContext, ingest_feeds
     from pipeline.ingest.workers import default_processes
@@ -91,7 +118,7 @@ def ingest_shard(
     # One line per feed in the log, not one per Elasticsearch request.
     logging.getLogger("elastic_transport").setLevel(logging.WARNING)
     try:
-        settings = load_settings()
+        settings = task_settings()
         with session(settings, setup=True) as es:
             feeds = due_feeds(es, settings, shard, shards, force, feed_ids)
         label = shard_label(shard, shards, [feed.id for feed in feeds])
@@ -139,12 +166,12 @@ def total_results(results: list[dict[str, Any]]) -> dict[str, int]:
 
 def retag_all() -> dict[str, Any]:
     """news_retag: re-tag every indexed article after topics.yaml changes."""
-    from pipeline.config import load_settings, load_topics
+    from pipeline.config import load_topics
     from pipeline.ingest.retag import retag
     from pipeline.ingest.tag import Tagger
     from pipeline.store import session
 
-    settings = load_settings()
+    settings = task_settings()
     with session(settings) as es:
         summary = retag(es, settings, Tagger(load_topics(settings)))
     return asdict(summary)
@@ -152,10 +179,9 @@ def retag_all() -> dict[str, Any]:
 
 def backup() -> dict[str, Any]:
     """news_backup: snapshot every index, then keep the newest `backup_keep`."""
-    from pipeline.config import load_settings
     from pipeline.store import backups, session
 
-    settings = load_settings()
+    settings = task_settings()
     with session(settings) as es:
         snapshot = backups.create(es, settings)
         deleted = backups.prune(es, settings, settings.backup_keep)
@@ -167,10 +193,9 @@ def backup() -> dict[str, Any]:
 
 def ingest_stats(asset_extras: list[dict[str, Any]], window_hours: int = 24) -> dict[str, Any]:
     """Totals carried by the triggering asset events, plus what the index holds now."""
-    from pipeline.config import load_settings
     from pipeline.store import articles, session
 
-    settings = load_settings()
+    settings = task_settings()
     since = (datetime.now(UTC) - timedelta(hours=window_hours)).isoformat()
     with session(settings) as es:
         recent = articles.count(es, settings, {"range": {"fetched_at": {"gte": since}}})
@@ -187,6 +212,5 @@ def ingest_stats(asset_extras: list[dict[str, Any]], window_hours: int = 24) -> 
 def match_and_deliver() -> dict[str, Any]:
     """news_alerts: catch-up matching, spike checks, due digests and retries."""
     from pipeline.alerts.cycle import run_alerts
-    from pipeline.config import load_settings
 
-    return run_alerts(load_settings(), since=datetime.now(UTC) - ALERTS_LOOKBACK)
+    return run_alerts(task_settings(), since=datetime.now(UTC) - ALERTS_LOOKBACK)

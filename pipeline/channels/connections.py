@@ -1,6 +1,7 @@
-"""Channel secrets held in Airflow connections. This and pipeline/tasks.py are the only
-modules that import Airflow, and this one only when a channel names a connection
-(inside `airflow_connection`)."""
+"""Secrets held in Airflow connections: a channel's, and the Elasticsearch cluster's for
+DAG tasks (`es_connection`). This and pipeline/tasks.py are the only modules that
+import Airflow, and this one only when a connection is named (inside
+`airflow_connection`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class Credentials:
     port: int | None = None
     login: str | None = None
     password: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()  # the connection's extra, as pairs
 
 
 @functools.lru_cache(maxsize=64)  # one lookup per connection per process, not per message
@@ -46,4 +48,5 @@ def airflow_connection(conn_id: str) -> Credentials:
         port=connection.port,
         login=connection.login,
         password=connection.password,
+        extra=tuple((str(k), str(v)) for k, v in extra.items()),
     )

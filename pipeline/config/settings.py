@@ -28,6 +28,10 @@ class Settings(Strict):
     es_password: str | None = None
     es_ca_certs: Path | None = None
     es_ssl_fingerprint: str | None = Field(default=None, pattern=r"^([0-9A-Fa-f]{2}:?){32}$")
+    # DAG tasks: an Airflow connection with the cluster (host/port/schema or extra.url)
+    # and its credentials (login/password, or extra.api_key; extra.ca_certs or
+    # extra.ssl_fingerprint), taking the place of the es_* settings above.
+    es_connection: str | None = None
     es_port: int = Field(default=9200, ge=1, le=65535)
     es_version: str = "9.5.4"
     es_heap: str = Field(default="1g", pattern=r"^\d+[mg]$")

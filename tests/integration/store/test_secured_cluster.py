@@ -5,6 +5,7 @@ the key is only tested as refused.)"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from elasticsearch import AuthorizationException
 
+from pipeline import tasks
 from pipeline.config import Settings, load_settings
 from pipeline.errors import ConfigError, NewsmonError
 from pipeline.models import TaggedArticle
@@ -87,6 +89,31 @@ def test_a_certificate_fingerprint_instead_of_the_ca(
     )
     es = connect(settings, setup=True)
     assert es.indices.exists_alias(name=settings.index_name("articles"))
+
+
+def test_dag_tasks_take_the_cluster_from_an_airflow_connection(
+    secured: SecuredElasticsearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = {
+        "conn_type": "generic",
+        "schema": "https",
+        "host": "127.0.0.1",
+        "port": int(secured.url.rsplit(":", 1)[1]),
+        "login": "newsmon",
+        "password": PASSWORD,
+        "extra": {"ca_certs": str(secured.ca_path)},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_ES", json.dumps(connection))
+    (tmp_path / "config").mkdir()
+    for key, value in {
+        "NEWSMON_CONFIG_DIR": str(tmp_path / "config"),
+        "NEWSMON_INDEX_PREFIX": PREFIX,
+        "NEWSMON_ES_CONNECTION": "newsmon_es",
+    }.items():
+        monkeypatch.setenv(key, value)
+    settings = tasks.task_settings()
+    assert settings.es_url == secured.url and settings.es_username == "newsmon"
+    assert connect(settings, setup=True).indices.exists_alias(name=settings.index_name("feeds"))
 
 
 @pytest.mark.parametrize(
