@@ -1,10 +1,11 @@
 """Snapshots of every newsmon index (articles, feeds, alert rules and events, saved
 searches, locks) with their aliases, in a filesystem repository of the cluster.
 
-The repository is registered on first use under the name `<prefix>backups`, at
-`backup_location` (relative to the cluster's `path.repo`). Snapshot names are
-`<prefix><UTC time>`, so they sort by age and one cluster can hold the snapshots of
-several prefixes.
+The repository is registered on first use under the name `<prefix>backups`, in the
+folder `<backup_location>/<prefix>` (relative to the cluster's `path.repo`): each prefix
+has a folder of its own, as two repositories writing one folder would each find it
+changed behind their back, and Elasticsearch then disables them. Snapshot names are
+`<prefix><UTC time>`, so they sort by age.
 """
 
 from __future__ import annotations
@@ -31,11 +32,15 @@ def repository(settings: Settings) -> str:
     return f"{settings.index_prefix}backups"
 
 
+def location(settings: Settings) -> str:
+    return f"{settings.backup_location.rstrip('/')}/{settings.index_prefix.rstrip('-')}"
+
+
 def ensure_repository(es: Elasticsearch, settings: Settings) -> None:
     try:
         es.snapshot.create_repository(
             name=repository(settings),
-            repository={"type": "fs", "settings": {"location": settings.backup_location}},
+            repository={"type": "fs", "settings": {"location": location(settings)}},
         )
     except ApiError as exc:
         raise NewsmonError(

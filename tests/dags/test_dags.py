@@ -74,6 +74,7 @@ def test_news_backup_snapshots_daily_under_dag_test(
     finally:
         for snapshot in backups.list_snapshots(es, settings):
             es.snapshot.delete(repository=backups.repository(settings), snapshot=snapshot.name)
+        es.snapshot.delete_repository(name=backups.repository(settings))
         delete_indices(es, settings.index_prefix)
 
 

@@ -34,6 +34,7 @@ def indexed(es: Elasticsearch, tmp_path: Path) -> Iterator[Settings]:
     yield settings
     for snapshot in backups.list_snapshots(es, settings):
         es.snapshot.delete(repository=backups.repository(settings), snapshot=snapshot.name)
+    es.snapshot.delete_repository(name=backups.repository(settings))
     delete_indices(es, settings.index_prefix)
 
 
@@ -77,3 +78,20 @@ def test_a_location_outside_path_repo_is_a_clear_error(
     settings = indexed.model_copy(update={"backup_location": "/not/in/path/repo"})
     with pytest.raises(NewsmonError, match=r"path\.repo must include it"):
         backups.create(es, settings)
+
+
+def test_two_prefixes_on_one_cluster_keep_their_own_snapshots(
+    es: Elasticsearch, indexed: Settings, tmp_path: Path
+) -> None:
+    other = load_settings(make_test_env(tmp_path))  # another index prefix
+    ensure_indices(es, other)
+    try:
+        mine, theirs = backups.create(es, indexed), backups.create(es, other)
+        again = backups.create(es, indexed, now=datetime(2030, 1, 1, tzinfo=UTC))
+        assert [s.name for s in backups.list_snapshots(es, indexed)] == [mine.name, again.name]
+        assert [s.name for s in backups.list_snapshots(es, other)] == [theirs.name]
+    finally:
+        for snapshot in backups.list_snapshots(es, other):
+            es.snapshot.delete(repository=backups.repository(other), snapshot=snapshot.name)
+        es.snapshot.delete_repository(name=backups.repository(other))
+        delete_indices(es, other.index_prefix)
