@@ -225,17 +225,15 @@ def phrase_forms(words: list[str], latin: Iterable[str] | None = None) -> list[s
     codes = _codes(latin) if latin_words else [DEFAULT_LATIN]
     phrases: set[str] = set()
     for code in codes:
-        variants: list[list[str]] = [[]]
+        parts: list[str] = []
         for word in words:
             lower = word.lower()
             if _LATIN.search(lower) and not (_HANGUL.search(lower) or _CYRILLIC.search(lower)):
-                options = [_latin_form(code, lower)]
+                parts.append(_latin_form(code, lower))
             else:
-                options = word_forms(lower)
-            if not options:
-                continue
-            variants = [[*v, o] for v in variants for o in options][:16]
-        phrases.update(" ".join(v) for v in variants if v)
+                parts.extend(word_forms(lower))  # one form, or none (Han, kana)
+        if parts:
+            phrases.add(" ".join(parts))
     return sorted(phrases)
 
 

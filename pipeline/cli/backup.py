@@ -40,8 +40,9 @@ def backup_command(args: argparse.Namespace) -> int:
         snapshots = backups.list_snapshots(es, settings)
         if args.json:
             print_json([asdict(s) for s in snapshots])
-        for snapshot in [] if args.json else snapshots:
-            print(f"{snapshot.name}  {snapshot.state}  {len(snapshot.indices)} indices")
+        else:
+            for snapshot in snapshots:
+                print(f"{snapshot.name}  {snapshot.state}  {len(snapshot.indices)} indices")
         return EXIT_OK
     if args.action == "prune":
         deleted = backups.prune(es, settings, args.keep or settings.backup_keep)

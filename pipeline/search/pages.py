@@ -27,7 +27,7 @@ from pipeline.search.query import (
     filtered_query,
     highlight_query,
 )
-from pipeline.store import articles
+from pipeline.store import articles, error_reason
 
 MAX_PAGE_SIZE = 100
 MAX_OFFSET = 1_000  # deepest collapsed page; use search_after (all copies) beyond
@@ -216,7 +216,7 @@ def _search(
             return articles.search_with_aggregations(es, settings, body, aggs)
         return articles.search(es, settings, **body)
     except BadRequestError as exc:
-        raise SearchSyntaxError(f"cannot parse query {query!r}: {_reason(exc)}") from None
+        raise SearchSyntaxError(f"cannot parse query {query!r}: {error_reason(exc)}") from None
 
 
 _COLLAPSE = {
@@ -354,12 +354,3 @@ def get_article(es: Elasticsearch, settings: Settings, article_id: str) -> dict[
             if c["_id"] != article_id
         ],
     }
-
-
-def _reason(exc: BadRequestError) -> str:
-    info = exc.info if isinstance(exc.info, dict) else {}
-    error = info.get("error", {})
-    causes = error.get("root_cause") or [error]
-    reason = causes[0].get("reason") if causes and isinstance(causes[0], dict) else None
-    caused_by = error.get("caused_by", {}) if isinstance(error, dict) else {}
-    return str(caused_by.get("reason") or reason or exc.message)

@@ -13,7 +13,21 @@ client.py makes and checks the client. Other packages build queries (search/, al
 and hand them to these modules.
 """
 
-from pipeline.store.client import check_reachable, connect, make_es_client, session
+from pipeline.store.client import (
+    check_reachable,
+    connect,
+    error_reason,
+    make_es_client,
+    session,
+)
 from pipeline.store.indices import Index, ensure_indices
 
-__all__ = ["Index", "check_reachable", "connect", "ensure_indices", "make_es_client", "session"]
+__all__ = [
+    "Index",
+    "check_reachable",
+    "connect",
+    "ensure_indices",
+    "error_reason",
+    "make_es_client",
+    "session",
+]

@@ -19,7 +19,7 @@ from elasticsearch import Elasticsearch, helpers
 from pipeline import analysis
 from pipeline.config import Settings
 from pipeline.models import Article, EntityHit, Fingerprint, Tag, TaggedArticle
-from pipeline.store.indices import Index, behind_alias, mapping_version, versioned_name
+from pipeline.store.indices import Index, outdated_index
 
 # Fields only dedup and matching need; never sent back to search results.
 FINGERPRINT_FIELDS = ["minhash", "lsh_bands"]
@@ -210,9 +210,7 @@ def has_analysed_fields(es: Elasticsearch, settings: Settings) -> bool:
     match exact forms as well."""
 
     def find() -> bool:
-        alias = _name(settings)
-        current = behind_alias(es, alias)
-        return current in (None, versioned_name(alias, mapping_version(Index.ARTICLES)))
+        return outdated_index(es, settings, Index.ARTICLES) is None
 
     return bool(_remembered(settings, "analysed_fields", find))
 

@@ -18,6 +18,7 @@ from elasticsearch import ApiError, Elasticsearch
 
 from pipeline.config import Settings
 from pipeline.errors import NewsmonError
+from pipeline.store.client import error_reason
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def ensure_repository(es: Elasticsearch, settings: Settings) -> None:
         )
     except ApiError as exc:
         raise NewsmonError(
-            f"cannot use {settings.backup_location!r} for snapshots: {_reason(exc)} "
+            f"cannot use {settings.backup_location!r} for snapshots: {error_reason(exc)} "
             "(the cluster's path.repo must include it; NEWSMON_BACKUP_LOCATION sets it)"
         ) from None
 
@@ -79,7 +80,6 @@ def list_snapshots(es: Elasticsearch, settings: Settings) -> list[Snapshot]:
 def restore(es: Elasticsearch, settings: Settings, name: str, replace: bool = False) -> Snapshot:
     """Bring the snapshot's indices and aliases back. Indices that exist are in the way:
     restoring over them needs `replace`, which deletes them first."""
-    ensure_repository(es, settings)
     known = {s.name: s for s in list_snapshots(es, settings)}
     if name not in known:
         raise NewsmonError(f"no snapshot {name!r} (newsmon backup list shows them)")
@@ -119,10 +119,3 @@ def _snapshot(raw: dict[str, Any]) -> Snapshot:
         started=raw.get("start_time", ""),
         indices=sorted(raw.get("indices", [])),
     )
-
-
-def _reason(exc: ApiError) -> str:
-    info = exc.info if isinstance(exc.info, dict) else {}
-    error = info.get("error", {})
-    cause = error.get("caused_by", {}) if isinstance(error, dict) else {}
-    return str(cause.get("reason") or (error.get("reason") if error else None) or exc.message)

@@ -6,7 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from elasticsearch import AuthenticationException, AuthorizationException, Elasticsearch, SSLError
+from elasticsearch import (
+    ApiError,
+    AuthenticationException,
+    AuthorizationException,
+    Elasticsearch,
+    SSLError,
+)
 from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch.serializer import NdjsonSerializer, OrjsonSerializer
 
@@ -97,3 +103,13 @@ def session(settings: Settings, *, setup: bool = False) -> Iterator[Elasticsearc
         yield es
     finally:
         es.close()
+
+
+def error_reason(exc: ApiError) -> str:
+    """The most telling line of an Elasticsearch error: its cause, else its root cause."""
+    info = exc.info if isinstance(exc.info, dict) else {}
+    error = info.get("error", {})
+    causes = error.get("root_cause") or [error]
+    reason = causes[0].get("reason") if causes and isinstance(causes[0], dict) else None
+    caused_by = error.get("caused_by", {}) if isinstance(error, dict) else {}
+    return str(caused_by.get("reason") or reason or exc.message)

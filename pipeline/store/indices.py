@@ -77,12 +77,20 @@ def behind_alias(es: Elasticsearch, alias: str) -> str | None:
     return (writers or sorted(found))[-1]
 
 
+def outdated_index(es: Elasticsearch, settings: Settings, kind: Index) -> str | None:
+    """The index behind the kind's alias when it is older than this version's mapping."""
+    alias = settings.index_name(kind)
+    concrete = behind_alias(es, alias)
+    if concrete is None or concrete == versioned_name(alias, mapping_version(kind)):
+        return None
+    return concrete
+
+
 def outdated(es: Elasticsearch, settings: Settings) -> list[str]:
     """Aliases whose index is older than this version's mapping (`newsmon reindex`)."""
     stale = []
     for kind in Index:
-        alias = settings.index_name(kind)
-        concrete = behind_alias(es, alias)
-        if concrete and concrete != versioned_name(alias, mapping_version(kind)):
-            stale.append(f"{alias} ({concrete})")
+        concrete = outdated_index(es, settings, kind)
+        if concrete:
+            stale.append(f"{settings.index_name(kind)} ({concrete})")
     return stale

@@ -33,9 +33,6 @@ def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Problem, "description": _MEANINGS[code]} for code in codes}
 
 
-ES_ANSWERS = answers(502, 503)
-
-
 def add_handlers(app: FastAPI) -> None:
     # The most specific class wins, so NotFound answers 404 though it is a NewsmonError
     # (ConfigError and SearchSyntaxError are NewsmonErrors too: 400).

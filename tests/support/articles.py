@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from pipeline.models import Article
+from elasticsearch import Elasticsearch
+
+from pipeline.config import Settings
+from pipeline.models import Article, TaggedArticle
+from pipeline.store import articles as article_store
 from pipeline.urls import article_id
 
 
@@ -28,3 +32,14 @@ def make_article(
         language=language,
         site=site,
     )
+
+
+def index_articles(
+    es: Elasticsearch, settings: Settings, articles: list[Article]
+) -> article_store.BulkResult:
+    """Index articles built in code (no tags, fetched now) and make them searchable."""
+    now = datetime.now(UTC)
+    hits = [article_store.hit(TaggedArticle(article, [], now)) for article in articles]
+    created = article_store.create(es, settings, hits)
+    article_store.refresh(es, settings)
+    return created

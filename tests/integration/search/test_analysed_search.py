@@ -4,7 +4,6 @@ and the snippets mark the words that matched (real Elasticsearch)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,10 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings, load_settings
 from pipeline.errors import SearchSyntaxError
-from pipeline.models import TaggedArticle
 from pipeline.search.pages import SearchRequest, search_page
-from pipeline.store import articles as article_store
 from pipeline.store import ensure_indices
 from tests.conftest import delete_indices, make_test_env
-from tests.support.articles import make_article
+from tests.support.articles import index_articles, make_article
 
 ARTICLES = [
     ("North Korea fires missiles", "Two missiles were launched on Tuesday.", "en"),
@@ -31,13 +28,11 @@ ARTICLES = [
 def indexed(es: Elasticsearch, tmp_path: Path) -> Iterator[Settings]:
     settings = load_settings(make_test_env(tmp_path))
     ensure_indices(es, settings)
-    now = datetime.now(UTC)
-    items = [
-        TaggedArticle(make_article(f"https://x.example/{n}", t, x, language=lang), [], now)
+    made = [
+        make_article(f"https://x.example/{n}", t, x, language=lang)
         for n, (t, x, lang) in enumerate(ARTICLES)
     ]
-    article_store.create(es, settings, [article_store.hit(item) for item in items])
-    article_store.refresh(es, settings)
+    index_articles(es, settings, made)
     yield settings
     delete_indices(es, settings.index_prefix)
 
@@ -65,17 +60,12 @@ def test_dictionary_forms_find_inflected_words_and_mark_them(
 
 @pytest.mark.parametrize("collapse", [True, False])  # rescored / exact alternative
 def test_exact_forms_rank_first(es: Elasticsearch, indexed: Settings, collapse: bool) -> None:
-    now = datetime.now(UTC)
     pair = [
         ("Navy drill", "Ships fired missiles and more missiles at sea."),  # more, inflected
         ("Navy drill", "Ships fired a missile at sea."),
     ]
-    items = [
-        TaggedArticle(make_article(f"https://y.example/{n}", t, x, language="en"), [], now)
-        for n, (t, x) in enumerate(pair)
-    ]
-    article_store.create(es, indexed, [article_store.hit(item) for item in items])
-    article_store.refresh(es, indexed)
+    made = [make_article(f"https://y.example/{n}", t, x) for n, (t, x) in enumerate(pair)]
+    index_articles(es, indexed, made)
     request = SearchRequest(query="missile drill", collapse=collapse)
     hits = search_page(es, indexed, request).hits
     assert [hit.url for hit in hits] == ["https://y.example/1", "https://y.example/0"]

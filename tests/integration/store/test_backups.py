@@ -12,23 +12,18 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings, load_settings
 from pipeline.errors import NewsmonError
-from pipeline.models import TaggedArticle
-from pipeline.store import articles, backups, ensure_indices
+from pipeline.store import backups, ensure_indices
 from pipeline.store.indices import Index, behind_alias
 from tests.conftest import delete_indices, make_test_env
-from tests.support.articles import make_article
+from tests.support.articles import index_articles, make_article
 
 
 @pytest.fixture
 def indexed(es: Elasticsearch, tmp_path: Path) -> Iterator[Settings]:
     settings = load_settings(make_test_env(tmp_path))
     ensure_indices(es, settings)
-    now = datetime.now(UTC)
-    items = [
-        TaggedArticle(make_article(f"https://b.example/{n}", f"Story {n}", "Text " * 50), [], now)
-        for n in range(5)
-    ]
-    articles.create(es, settings, [articles.hit(item) for item in items])
+    made = [make_article(f"https://b.example/{n}", f"Story {n}", "Text " * 50) for n in range(5)]
+    index_articles(es, settings, made)
     es.index(index=settings.index_name(Index.FEEDS), id="f1", document={"feed_id": "f1"})
     es.indices.refresh(index=f"{settings.index_prefix}*")
     yield settings
@@ -43,7 +38,7 @@ def _counts(es: Elasticsearch, settings: Settings) -> dict[str, int]:
 
 
 def test_a_snapshot_restores_every_index_and_alias(es: Elasticsearch, indexed: Settings) -> None:
-    settings, now = indexed, datetime.now(UTC)
+    settings = indexed
     before = _counts(es, settings)
     aliases = {kind: behind_alias(es, settings.index_name(kind)) for kind in Index}
     snapshot = backups.create(es, settings)
@@ -58,8 +53,8 @@ def test_a_snapshot_restores_every_index_and_alias(es: Elasticsearch, indexed: S
     assert _counts(es, settings) == before and before["articles"] == 5
     assert {kind: behind_alias(es, settings.index_name(kind)) for kind in Index} == aliases
 
-    later = TaggedArticle(make_article("https://b.example/9", "Later", "Text " * 50), [], now)
-    assert articles.create(es, settings, [articles.hit(later)]).created_ids  # via the alias
+    later = make_article("https://b.example/9", "Later", "Text " * 50)
+    assert index_articles(es, settings, [later]).created_ids  # via the alias
     backups.restore(es, settings, snapshot.name, replace=True)  # back to the snapshot
     assert _counts(es, settings) == before
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,9 @@ from elasticsearch import AuthorizationException
 from pipeline import tasks
 from pipeline.config import Settings, load_settings
 from pipeline.errors import ConfigError, NewsmonError
-from pipeline.models import TaggedArticle
 from pipeline.search.pages import search
-from pipeline.store import articles, connect
-from tests.support.articles import make_article
+from pipeline.store import connect
+from tests.support.articles import index_articles, make_article
 from tests.support.secured_es import SecuredElasticsearch
 
 PREFIX = f"sec-{uuid.uuid4().hex[:8]}-"
@@ -61,13 +59,8 @@ def test_a_user_limited_to_the_prefix(secured: SecuredElasticsearch, tmp_path: P
         es_ca_certs=str(secured.ca_path),
     )
     es = connect(settings, setup=True)  # creates the indices, as `newsmon setup` does
-    item = TaggedArticle(
-        make_article("https://s.example/1", "Cruise missile test", "Text " * 50),
-        [],
-        datetime.now(UTC),
-    )
-    assert articles.create(es, settings, [articles.hit(item)]).created_ids
-    articles.refresh(es, settings)
+    cruise = make_article("https://s.example/1", "Cruise missile test", "Text " * 50)
+    assert index_articles(es, settings, [cruise]).created_ids
     assert [hit.url for hit in search(es, settings, "missile")] == ["https://s.example/1"]
     with pytest.raises(AuthorizationException):
         es.search(index="outside-the-prefix")
