@@ -23,17 +23,20 @@ from multiprocessing import Pool
 from multiprocessing.pool import Pool as PoolType
 from pathlib import Path
 
+import lxml.html
 import trafilatura
+from trafilatura.utils import HTML_PARSER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.config import load_settings, load_topics
 from pipeline.ingest.dedup import fingerprint
-from pipeline.ingest.extract import extract
+from pipeline.ingest.extract import ELEMENT_CLASSES, extract
 from pipeline.ingest.tag import Tagger
 from scripts.eval_extraction import load_corpus
 
 _tagger: Tagger | None = None
+STOCK_CLASSES = lxml.html.HtmlElementClassLookup()
 
 
 def _init_worker() -> None:
@@ -43,11 +46,15 @@ def _init_worker() -> None:
 
 def trafilatura_only(page: tuple[bytes, str]) -> int:
     html, url = page
+    # Importing newsmon's extract module changed the parser's element classes: the
+    # baseline is stock trafilatura.
+    HTML_PARSER.set_element_class_lookup(STOCK_CLASSES)
     return len(trafilatura.extract(html, url=url, output_format="json", with_metadata=True) or "")
 
 
 def newsmon_path(page: tuple[bytes, str]) -> int:
     html, url = page
+    HTML_PARSER.set_element_class_lookup(ELEMENT_CLASSES)
     article = extract(html, url).article
     if article is None:
         return 0
