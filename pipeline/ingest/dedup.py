@@ -151,16 +151,19 @@ def assign_clusters(
     fingerprints = [(a.id, a.fingerprint) for a in articles if a.fingerprint]
     indexed = article_store.similar(es, settings, fingerprints, MAX_CANDIDATES)
     batch: list[Similar] = []
+    by_band: dict[str, list[int]] = {}  # band -> positions in `batch` of the articles with it
     clustered = []
     for article, candidates in zip(articles, indexed, strict=True):
         fp = article.fingerprint
         assert fp is not None
-        pool = candidates + [k for k in batch if set(fp.bands) & set(k.fingerprint.bands)]
-        match = _best_match(fp, pool)
+        earlier = sorted({position for band in fp.bands for position in by_band.get(band, ())})
+        match = _best_match(fp, candidates + [batch[position] for position in earlier])
         cluster_id = match.cluster_id if match else article.id
         article = dataclasses.replace(
             article, cluster_id=cluster_id, duplicate_of=match.id if match else None
         )
+        for band in fp.bands:
+            by_band.setdefault(band, []).append(len(batch))
         batch.append(Similar(article.id, cluster_id, fp))
         clustered.append(article)
     return clustered
