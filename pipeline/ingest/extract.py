@@ -17,11 +17,11 @@ The body comes from a fallback chain, and `text_source` records which link won:
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import lxml.etree
@@ -112,10 +112,8 @@ def _metadata(tree: HtmlElement, url: str, find_published: bool) -> dict[str, st
     meta = page_metadata.examine_meta(tree)
     if meta.author and " " not in meta.author:
         meta.author = None  # a bare handle is not a byline (as trafilatura judges)
-    try:
+    with contextlib.suppress(Exception):  # trafilatura's JSON-LD reader trips on odd data
         meta = page_metadata.extract_meta_json(tree, meta)
-    except Exception:  # trafilatura's JSON-LD reader trips on odd structured data
-        pass
     meta.title = meta.title or page_metadata.extract_title(tree)
     meta.author = meta.author or page_metadata.extract_author(tree)
     meta.url = meta.url or page_metadata.extract_url(tree, url)
