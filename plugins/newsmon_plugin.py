@@ -2,8 +2,9 @@
 Airflow's API server under /newsmon/ and linked from the navigation bar, so operators
 and analysts reach search from the Airflow UI they already use.
 
-Airflow's own login does not cover plugin apps: set NEWSMON_API_TOKEN to protect the
-API (the UI asks for the token once and keeps it in the browser).
+Airflow does not guard the apps plugins mount: `AirflowLogin` puts Airflow's own login
+in front of this one (a logged-out browser is sent to Airflow's login page, an API call
+without a valid Airflow token gets 401). NEWSMON_API_TOKEN is for `newsmon serve` alone.
 """
 
 from __future__ import annotations
@@ -11,14 +12,24 @@ from __future__ import annotations
 import logging
 
 from airflow.plugins_manager import AirflowPlugin
+from fastapi import FastAPI
 
+from pipeline.config import load_settings
 from pipeline.errors import ConfigError
+from pipeline.web.airflow_login import AirflowLogin
 from pipeline.web.app import create_app
 
 URL_PREFIX = "/newsmon"
 
+
+def search_app() -> FastAPI:
+    app = create_app(load_settings().model_copy(update={"api_token": None}))
+    app.add_middleware(AirflowLogin)
+    return app
+
+
 try:
-    APPS = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "newsmon search"}]
+    APPS = [{"app": search_app(), "url_prefix": URL_PREFIX, "name": "newsmon search"}]
 except ConfigError as exc:
     # A newsmon config error must not take the Airflow UI down with it.
     logging.getLogger(__name__).error("newsmon search is not mounted: %s", exc)

@@ -54,7 +54,9 @@ async function api(path, options = {}) {
   if (token()) headers["X-Newsmon-Token"] = token();
   if (options.body) headers["Content-Type"] = "application/json";
   const response = await fetch("api/" + path, { ...options, headers });
-  if (response.status === 401) {
+  if (response.status === 401 && response.headers.get("X-Newsmon-Login") === "airflow") {
+    location.reload();  // inside Airflow: its login page, then back here
+  } else if (response.status === 401) {
     const given = prompt("This newsmon needs its API token:");
     if (given) { localStorage.setItem("newsmon-token", given); return api(path, options); }
   }
