@@ -4,7 +4,7 @@ Each `ingest_shard` task owns a fixed share of the configured feeds (every n-th)
 those due now (each feed is polled about as often as it publishes, at most an hour
 apart), polls them and fetches their pages concurrently and extracts and tags them on
 every core, so a task's start-up is paid once per shard, not once per feed. The number
-of shards is read when this file is parsed (`ingest_shards`, default one per core). A
+of shards is read when this file is parsed (`ingest_shards`, default one per 4 cores). A
 feed that fails is recorded and retried on its own backoff; the shard task still
 succeeds. Trigger with `force` to poll every feed now (or `feeds` to poll just those).
 

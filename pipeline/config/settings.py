@@ -46,7 +46,7 @@ class Settings(Strict):
     max_entries_per_feed: int = Field(default=100, ge=1)
     ingest_interval_minutes: int = Field(default=15, ge=0)  # 0: news_ingest only when triggered
     # How a run is spread over the machine: news_ingest's shard tasks (default one per
-    # core); extraction worker processes per ingest (default: one per core for `newsmon
+    # 4 cores); extraction worker processes per ingest (default: one per core for `newsmon
     # run`, the cores shared out among a run's shard tasks; 0 = in the ingest process
     # itself); threads fetching feeds and pages.
     ingest_shards: int | None = Field(default=None, ge=1)
