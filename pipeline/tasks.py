@@ -140,7 +140,7 @@ def ingest_shard(
         raise AirflowFailException(str(exc)) from exc
     try:
         summary = ingest_feeds(ctx, feeds, progress=_log_feed)
-        peak = ctx.pages.peak_rss_mb()
+        peak = ctx.pages.peak_memory_mb()
     finally:
         ctx.close()
     return {
@@ -148,7 +148,7 @@ def ingest_shard(
         **summary.totals(),
         "failed_feeds": {f.feed_id: f.error for f in summary.feeds if not f.ok},
         "failures": summary.failures[:20],
-        "peak_rss_mb": peak,
+        "peak_memory_mb": peak,
     }
 
 
@@ -166,7 +166,7 @@ def total_results(results: list[dict[str, Any]]) -> dict[str, int]:
     totals: dict[str, int] = {}
     for result in results:
         for key, value in result.items():
-            if isinstance(value, int) and key != "peak_rss_mb":
+            if isinstance(value, int) and key != "peak_memory_mb":
                 totals[key] = totals.get(key, 0) + value
     return totals
 

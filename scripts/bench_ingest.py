@@ -252,7 +252,7 @@ def run_dag(env: dict[str, str], work: Path, feeds: int) -> dict[str, Any]:
         print(f"  warm-up run of news_retag: {warm_up['seconds']} s", file=sys.stderr)
         first = _timed_run(airflow.URL, token, {})
         second = _timed_run(airflow.URL, token, {"force": True})  # every feed, all unchanged
-        first["peak_rss_mb"] = max(_shard_results(airflow.URL, token, first["run_id"]))
+        first["peak_memory_mb"] = max(_shard_results(airflow.URL, token, first["run_id"]))
         first["tasks"] = _task_times(airflow.URL, token, first["run_id"])
     finally:
         airflow.stop()
@@ -357,7 +357,8 @@ def _shard_results(url: str, token: str, run_id: str) -> list[int]:
             timeout=60,
         ).json()
         value = entry["value"]
-        peaks.append(int((value if isinstance(value, dict) else json.loads(value))["peak_rss_mb"]))
+        result = value if isinstance(value, dict) else json.loads(value)
+        peaks.append(int(result["peak_memory_mb"]))
     return peaks
 
 
@@ -462,7 +463,7 @@ def _readable(result: dict[str, Any]) -> str:
             )
     if "dag_unchanged_s" in result:
         lines.append(f"  news_ingest with nothing changed (forced): {result['dag_unchanged_s']} s")
-        lines.append(f"  peak memory of a shard task: {result['dag']['peak_rss_mb']} MB")
+        lines.append(f"  peak memory of a shard task: {result['dag']['peak_memory_mb']} MB")
     return "\n".join(lines)
 
 

@@ -17,7 +17,6 @@ import logging
 import multiprocessing
 import os
 import re
-import resource
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -32,6 +31,7 @@ logger = logging.getLogger(__name__)
 _TAGGER = None  # this process's Tagger (built before the workers are forked)
 MAX_RESTARTS = 3
 PARENT_CHECK_SECONDS = 1.0
+MEMORY_SAMPLE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,14 @@ def set_taxonomy(taxonomy: Taxonomy) -> None:
     _TAGGER = Tagger(taxonomy)
 
 
-def _peak_kb(pid: int) -> int:
+def _pss_kb(pid: int) -> int:
+    """The process's proportional set size: its resident pages, each page shared with
+    other processes (the forked workers share most of theirs) counted by its share."""
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
     except OSError:
         return 0
-    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    match = re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE)
     return int(match[1]) if match else 0
 
 
@@ -109,6 +111,9 @@ class PagePool:
         # Inline, pages are still processed one at a time, in one thread: CPU work spread
         # over the fetching threads would have them fight over the GIL.
         self._inline = ThreadPoolExecutor(1, thread_name_prefix="extract")
+        self._peak_kb = 0
+        self._closed = threading.Event()
+        threading.Thread(target=self._watch_memory, name="memory", daemon=True).start()
 
     def _fork(self) -> ProcessPoolExecutor:
         executor = ProcessPoolExecutor(
@@ -138,16 +143,22 @@ class PagePool:
         executor: Executor = self._executor or self._inline
         return executor.submit(process_page, body, entry, fetched_at)
 
-    def peak_rss_mb(self) -> int:
-        """Peak resident memory of this process plus its workers so far (shared pages
-        are counted in each, so this overstates)."""
-        total_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    def peak_memory_mb(self) -> int:
+        """Peak memory of this process and its workers together so far: their summed
+        proportional set sizes, sampled every MEMORY_SAMPLE_SECONDS (summed resident
+        sizes would count the pages the workers share with this process in each)."""
+        return round(max(self._peak_kb, self._memory_kb()) / 1024)
+
+    def _memory_kb(self) -> int:
         workers = getattr(self._executor, "_processes", None) or {}
-        for pid in list(workers):
-            total_kb += _peak_kb(pid)
-        return round(total_kb / 1024)
+        return sum(_pss_kb(pid) for pid in [os.getpid(), *list(workers)])
+
+    def _watch_memory(self) -> None:
+        while not self._closed.wait(MEMORY_SAMPLE_SECONDS):
+            self._peak_kb = max(self._peak_kb, self._memory_kb())
 
     def close(self) -> None:
+        self._closed.set()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
         self._inline.shutdown(wait=True, cancel_futures=True)
