@@ -143,11 +143,11 @@ def serve_site(
         server.shutdown()
 
 
-def floor_worker(feed_urls: list[str], es_url: str, index: str, results: Any) -> None:
+def floor_worker(feed_urls: list[str], settings: Any, index: str, results: Any) -> None:
     """Child process of the floor: the plain work, nothing else."""
     import feedparser
     import trafilatura
-    from elasticsearch import Elasticsearch, helpers
+    from elasticsearch import helpers
 
     client = httpx.Client(timeout=30)
     slots: dict[str, Any] = {}  # one connection per host in each of the 2 processes
@@ -170,12 +170,12 @@ def floor_worker(feed_urls: list[str], es_url: str, index: str, results: Any) ->
                 )
                 if extracted:
                     docs.append({"_index": index, "_id": url, "_source": json.loads(extracted)})
-    es = Elasticsearch(es_url, request_timeout=120)
+    es = make_es_client(settings)  # the cluster's address and credentials, nothing else
     indexed, _ = helpers.bulk(es, docs, chunk_size=200, raise_on_error=False)
     results.put(indexed)
 
 
-def run_floor(corpus_feeds: list[str], es_url: str, index: str) -> tuple[float, int]:
+def run_floor(corpus_feeds: list[str], settings: Any, index: str) -> tuple[float, int]:
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     started = time.perf_counter()
@@ -183,7 +183,8 @@ def run_floor(corpus_feeds: list[str], es_url: str, index: str) -> tuple[float, 
     own_before = children_cpu_seconds()
     halves = [corpus_feeds[0::2], corpus_feeds[1::2]]
     workers = [
-        context.Process(target=floor_worker, args=(half, es_url, index, results)) for half in halves
+        context.Process(target=floor_worker, args=(half, settings, index, results))
+        for half in halves
     ]
     for worker in workers:
         worker.start()
@@ -395,14 +396,15 @@ def main() -> int:
     feed_urls = [f"http://{hosts[n % len(hosts)]}:{port}/feed/{n}.rss" for n in range(args.feeds)]
     pages = args.feeds * args.pages
     work = Path(tempfile.mkdtemp(prefix="newsmon-bench-ingest-"))
-    settings = load_settings()
+    # Every index of the benchmark starts with bench-: one user of the local cluster.
+    settings = load_settings({**os.environ, "NEWSMON_INDEX_PREFIX": "bench-"})
     es = make_es_client(settings)
     prefixes: list[str] = []
     result: dict[str, Any] = {"feeds": args.feeds, "pages": pages, "hosts": args.hosts}
     try:
         prefix = f"bench-floor-{uuid.uuid4().hex[:8]}-"
         prefixes.append(prefix)
-        seconds, indexed = run_floor(feed_urls, settings.elasticsearch_url, f"{prefix}articles")
+        seconds, indexed = run_floor(feed_urls, settings, f"{prefix}articles")
         result["floor"] = {"seconds": round(seconds, 1), "indexed": indexed}
         print(f"  floor: {seconds:.1f} s", file=sys.stderr)
 

@@ -1,7 +1,9 @@
 """Shared fixtures: the fixture HTTP site, per-run index prefixes, the real Elasticsearch.
 
 Integration and DAG tests need the Elasticsearch that `make test` starts (or the
-cluster in NEWSMON_ES_URL). When it is not reachable they fail; they never skip.
+cluster in NEWSMON_ES_URL). When it is not reachable they fail; they never skip. The
+local one runs with security on: the tests reach it over TLS as a user whose role
+covers the test-* indices only.
 """
 
 from __future__ import annotations
@@ -23,12 +25,26 @@ os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))
 
 from pipeline.config import Settings, load_settings  # noqa: E402
+from pipeline.devtools.local_es import LocalElasticsearch  # noqa: E402
 from pipeline.errors import NewsmonError  # noqa: E402
 from pipeline.store import check_reachable, make_es_client  # noqa: E402
 from tests.support.fixture_site import FIXTURE_FEEDS, FixtureSite, write_config_dir  # noqa: E402
 
 if TYPE_CHECKING:
     from tests.support.web_server import WebServer
+
+
+TEST_PREFIXES = "test-"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_test_user() -> None:
+    """One user of the local cluster for every test-<run>- prefix (a user per prefix would
+    cost a users-file update per test module)."""
+    settings = load_settings()
+    local = LocalElasticsearch(settings)
+    if settings.uses_local_elasticsearch and local.health() is not None:
+        local.credentials(TEST_PREFIXES)
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +57,7 @@ def fixture_site() -> Iterator[FixtureSite]:
 def make_test_env(config_dir: Path) -> dict[str, str]:
     return {
         "NEWSMON_CONFIG_DIR": str(config_dir),
-        "NEWSMON_INDEX_PREFIX": f"test-{uuid.uuid4().hex[:10]}-",
+        "NEWSMON_INDEX_PREFIX": f"{TEST_PREFIXES}{uuid.uuid4().hex[:10]}-",
         "NEWSMON_ALLOW_PRIVATE_NETWORKS": "1",
         "NEWSMON_HTTP_TIMEOUT": "2",
         # The fixture site is one host: spacing its requests by a second would only slow

@@ -72,7 +72,8 @@ class Settings(Strict):
 
     @property
     def elasticsearch_url(self) -> str:
-        return self.es_url or f"http://127.0.0.1:{self.es_port}"
+        # The local cluster (`newsmon es start`) runs with TLS on.
+        return self.es_url or f"https://127.0.0.1:{self.es_port}"
 
     @property
     def uses_local_elasticsearch(self) -> bool:

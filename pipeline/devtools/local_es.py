@@ -4,24 +4,39 @@ The `integ-test-zip` distribution is fetched from Maven with `mvn dependency:cop
 unpacked into the cache dir and started on 127.0.0.1. Elasticsearch refuses to
 run as root, so as root it runs as the system user `newsmon-es` (created if
 missing). Data and logs live in `<cache>/es-<port>/` and survive a stop.
+
+Security is on, as in any Elasticsearch 9 deployment: at first start a CA and the
+node's certificate are made with `elasticsearch-certutil` (TLS on HTTP), the `elastic`
+superuser gets a generated password, and each index prefix newsmon is used with gets
+its own user whose role reaches only that prefix's indices. Users and roles are
+file-based (`elasticsearch-users`, roles.yml): this distribution lacks the analysis
+module the `.security` index needs, so native users and API keys cannot be made on
+it. The secrets are kept in `<cache>/es-<port>/credentials.json` (mode 0600), where
+newsmon finds them when NEWSMON_ES_URL is not set.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import yaml
 
 from pipeline.config import Settings
 from pipeline.errors import NewsmonError
@@ -31,6 +46,20 @@ DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 ES_USER = "newsmon-es"
 MIN_JAVA = 21
 START_TIMEOUT_SECONDS = 180
+SUPERUSER = "elastic"
+# What a prefix's user may do besides its own indices: cluster health and task status
+# (monitor), and snapshots for `newsmon backup`.
+PREFIX_CLUSTER_PRIVILEGES = ["monitor", "cluster:admin/repository/*", "cluster:admin/snapshot/*"]
+USER_READY_SECONDS = 30  # Elasticsearch rereads its users and roles files every 5 s
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How a client reaches the local cluster: a user and the CA of its certificate."""
+
+    username: str
+    password: str
+    ca_certs: Path
 
 
 @dataclass(frozen=True)
@@ -55,24 +84,90 @@ class LocalElasticsearch:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.es_port}"
+        return f"https://127.0.0.1:{self.settings.es_port}"
+
+    @property
+    def config_dir(self) -> Path:
+        """The node's own copy of the distribution's config, with its certificates,
+        keystore, users and roles."""
+        return self.state_dir / "config"
+
+    @property
+    def ca_path(self) -> Path:
+        return self.config_dir / "certs" / "ca" / "ca.crt"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.state_dir / "credentials.json"
 
     def start(self, say: Callable[[str], None] = print) -> None:
         if self.health() is not None:
             say(f"Elasticsearch already running at {self.url} (logs: {self.log_file})")
             return
+        if self._answers_without_security():
+            raise NewsmonError(
+                f"an Elasticsearch without security answers on port {self.settings.es_port}"
+                " (started by an older newsmon?): `newsmon es stop`, then start it again"
+            )
         self._ensure_distribution(say)
         java_home = find_java_home()
         for sub in ("data", "logs", "tmp", "snapshots"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        first_start = not self.credentials_file.exists()
+        if first_start:
+            shutil.rmtree(self.config_dir, ignore_errors=True)
+            shutil.copytree(self.home / "config", self.config_dir)
         run_as = prepare_user([self.home, self.state_dir]) if os.geteuid() == 0 else None
+        if first_start:
+            say("Securing it: a CA and TLS certificate, the elastic superuser's password ...")
+            self._secure()
         say(
             f"Starting Elasticsearch {self.settings.es_version} on {self.url} "
             f"(Java: {java_home}{', user: ' + run_as if run_as else ''})"
         )
         self._launch(java_home, run_as)
         self._wait_until_healthy()
-        say(f"Elasticsearch is up at {self.url}; logs: {self.log_file}")
+        user = self.credentials(self.settings.index_prefix)
+        say(
+            f"Elasticsearch is up at {self.url}; logs: {self.log_file}\n"
+            f"  newsmon connects as {user.username!r} (indices {self.settings.index_prefix}*),"
+            f" CA {user.ca_certs}; passwords in {self.credentials_file}"
+        )
+
+    def credentials(self, prefix: str) -> Credentials:
+        """The user for indices named `prefix`...: one made for a prefix it starts with
+        (the longest), or a new one made now, limited to `prefix`*."""
+        with self._credentials_lock():
+            stored = self._read_credentials()
+            users: dict[str, dict[str, str]] = stored.setdefault("users", {})
+            covering = [granted for granted in users if prefix.startswith(granted)]
+            if covering:
+                user = users[max(covering, key=len)]
+                return Credentials(user["username"], user["password"], self.ca_path)
+            user = {"username": f"newsmon-{prefix.rstrip('-')}", "password": _password()}
+            users[prefix] = user
+            self._write_roles(users)
+            self._tool("elasticsearch-users", "userdel", user["username"], check=False)
+            self._tool(
+                "elasticsearch-users",
+                "useradd",
+                user["username"],
+                "-p",
+                user["password"],
+                "-r",
+                _role(prefix),
+            )
+            self._write_credentials(stored)
+        credentials = Credentials(user["username"], user["password"], self.ca_path)
+        self._wait_until_accepted(credentials, prefix)
+        return credentials
+
+    def superuser(self) -> Credentials:
+        """The `elastic` superuser (for tests and operators, never for newsmon itself)."""
+        password = self._read_credentials().get("superuser_password")
+        if not password:
+            raise NewsmonError(f"no credentials in {self.credentials_file}: start it first")
+        return Credentials(SUPERUSER, password, self.ca_path)
 
     def stop(self, say: Callable[[str], None] = print) -> None:
         pid = self._pid()
@@ -106,14 +201,123 @@ class LocalElasticsearch:
         }
 
     def health(self) -> str | None:
-        """Cluster health colour, or None when nothing answers."""
+        """Cluster health colour, or None when nothing answers (or not with security)."""
         try:
-            response = httpx.get(f"{self.url}/_cluster/health", timeout=3)
+            admin = self.superuser()
+            response = httpx.get(
+                f"{self.url}/_cluster/health",
+                auth=(admin.username, admin.password),
+                verify=str(admin.ca_certs),
+                timeout=3,
+            )
             if response.headers.get("x-elastic-product") != "Elasticsearch":
                 return None
             return str(response.json()["status"])
-        except (httpx.HTTPError, ValueError, KeyError):
+        except (httpx.HTTPError, ValueError, KeyError, NewsmonError):
             return None
+
+    def _answers_without_security(self) -> bool:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{self.settings.es_port}/", timeout=3)
+        except httpx.HTTPError:
+            return False
+        return response.headers.get("x-elastic-product") == "Elasticsearch"
+
+    def _secure(self) -> None:
+        """First start: certificates, keystore with the superuser's password."""
+        certs = self.config_dir / "certs"
+        certs.mkdir(exist_ok=True)
+        make_certificates(self._tool, certs)
+        if not (self.config_dir / "elasticsearch.keystore").exists():
+            self._tool("elasticsearch-keystore", "create")
+        password = _password()
+        self._tool(
+            "elasticsearch-keystore", "add", "-f", "-x", "bootstrap.password", stdin=password
+        )
+        self._write_roles({})
+        self._write_credentials({"superuser_password": password, "users": {}})
+
+    def _tool(self, name: str, *args: str, stdin: str | None = None, check: bool = True) -> None:
+        """One of the distribution's command-line tools on this node's config, run as the
+        user Elasticsearch runs as (the files it writes must stay theirs)."""
+        env = {
+            "ES_JAVA_HOME": str(find_java_home()),
+            "ES_PATH_CONF": str(self.config_dir),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        }
+        command = ["env", "-i", *(f"{k}={v}" for k, v in env.items())]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", prepare_user([self.config_dir]), "--", *command]
+        process = subprocess.run(
+            [*command, str(self.home / "bin" / name), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if check and process.returncode != 0:
+            output = (process.stdout + process.stderr).strip()[-2000:]
+            raise NewsmonError(f"{name} {args[0]} failed ({process.returncode}):\n{output}")
+
+    def _write_roles(self, users: dict[str, dict[str, str]]) -> None:
+        roles = {
+            _role(prefix): {
+                "cluster": list(PREFIX_CLUSTER_PRIVILEGES),  # no YAML aliases: ES rejects them
+                "indices": [{"names": [f"{prefix}*"], "privileges": ["all"]}],
+            }
+            for prefix in users
+        }
+        roles_file = self.config_dir / "roles.yml"
+        roles_file.write_text(yaml.safe_dump(roles) if roles else "")
+        roles_file.chmod(0o644)
+
+    def _read_credentials(self) -> dict[str, Any]:
+        try:
+            stored: dict[str, Any] = json.loads(self.credentials_file.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise NewsmonError(f"{self.credentials_file}: cannot read it ({exc})") from None
+        return stored
+
+    def _write_credentials(self, stored: dict[str, Any]) -> None:
+        partial = self.credentials_file.with_suffix(".tmp")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            json.dump(stored, out, indent=2)
+        partial.replace(self.credentials_file)
+
+    @contextmanager
+    def _credentials_lock(self) -> Iterator[None]:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with (self.state_dir / "credentials.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def _wait_until_accepted(self, user: Credentials, prefix: str) -> None:
+        """Until Elasticsearch has reread the users and roles files (every few seconds)
+        and the user may do everything on its prefix's indices."""
+        deadline = time.monotonic() + USER_READY_SECONDS
+        wanted = {"index": [{"names": [f"{prefix}probe"], "privileges": ["all"]}]}
+        while True:
+            try:
+                response = httpx.post(
+                    f"{self.url}/_security/user/_has_privileges",
+                    json=wanted,
+                    auth=(user.username, user.password),
+                    verify=str(user.ca_certs),
+                    timeout=3,
+                )
+                if response.status_code == 200 and response.json().get("has_all_requested"):
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise NewsmonError(
+                    f"Elasticsearch at {self.url} does not accept the user {user.username}"
+                    f" made for newsmon; see {self.log_file}"
+                )
+            time.sleep(0.3)
 
     def _ensure_distribution(self, say: Callable[[str], None]) -> None:
         if (self.home / "bin" / "elasticsearch").exists():
@@ -144,6 +348,7 @@ class LocalElasticsearch:
         env = {
             "ES_JAVA_HOME": str(java_home),
             "ES_JAVA_OPTS": f"-Xms{self.settings.es_heap} -Xmx{self.settings.es_heap}",
+            "ES_PATH_CONF": str(self.config_dir),
             "ES_TMPDIR": str(self.state_dir / "tmp"),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         }
@@ -167,7 +372,15 @@ class LocalElasticsearch:
             "-E",
             f"path.repo={self.state_dir / 'snapshots'}",  # newsmon backup
             "-E",
-            "xpack.security.enabled=false",
+            "xpack.security.enabled=true",
+            "-E",
+            "xpack.security.http.ssl.enabled=true",
+            "-E",
+            "xpack.security.http.ssl.key=certs/instance/instance.key",
+            "-E",
+            "xpack.security.http.ssl.certificate=certs/instance/instance.crt",
+            "-E",
+            "xpack.security.http.ssl.certificate_authorities=certs/ca/ca.crt",
             # Small dev disks fill up; do not turn indices read-only because of it.
             "-E",
             "cluster.routing.allocation.disk.threshold_enabled=false",
@@ -211,6 +424,38 @@ class LocalElasticsearch:
         except (OSError, ValueError):
             return None
         return pid if _alive(pid) else None
+
+
+def make_certificates(tool: Callable[..., None], certs: Path) -> None:
+    """A CA (certs/ca/) and a certificate for 127.0.0.1 and localhost signed by it
+    (certs/instance/), PEM, made by `tool` (runs elasticsearch-certutil)."""
+    tool("elasticsearch-certutil", "ca", "--pem", "--silent", "--out", str(certs / "ca.zip"))
+    _unzip(certs / "ca.zip", certs)
+    tool(
+        "elasticsearch-certutil",
+        "cert",
+        "--pem",
+        "--silent",
+        "--ca-cert",
+        str(certs / "ca" / "ca.crt"),
+        "--ca-key",
+        str(certs / "ca" / "ca.key"),
+        "--ip",
+        "127.0.0.1",
+        "--dns",
+        "localhost",
+        "--out",
+        str(certs / "node.zip"),
+    )
+    _unzip(certs / "node.zip", certs)
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def _role(prefix: str) -> str:
+    return "newsmon_" + prefix.rstrip("-").replace("-", "_")
 
 
 def find_java_home() -> Path:

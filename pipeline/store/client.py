@@ -37,6 +37,10 @@ SERIALIZERS = {
 
 def make_es_client(settings: Settings) -> Elasticsearch:
     security: dict[str, Any] = {}
+    local = _local_credentials(settings)
+    if local is not None:
+        security["basic_auth"] = (local.username, local.password)
+        security["ca_certs"] = str(local.ca_certs)
     if settings.es_api_key:
         security["api_key"] = settings.es_api_key
     elif settings.es_username and settings.es_password:
@@ -53,6 +57,21 @@ def make_es_client(settings: Settings) -> Elasticsearch:
         serializers=SERIALIZERS,
         **security,
     )
+
+
+def _local_credentials(settings: Settings) -> Any:
+    """The local cluster's user for the index prefix (made on first use), when newsmon
+    uses the local cluster without credentials of its own; None when that cluster was
+    never started (check_reachable then says how to start it)."""
+    explicit = settings.es_api_key or settings.es_username or settings.es_ca_certs
+    if not settings.uses_local_elasticsearch or explicit:
+        return None
+    from pipeline.devtools.local_es import LocalElasticsearch
+
+    local = LocalElasticsearch(settings)
+    if not local.credentials_file.exists():
+        return None
+    return local.credentials(settings.index_prefix)
 
 
 def check_reachable(es: Elasticsearch, settings: Settings) -> None:

@@ -15,13 +15,17 @@ import shutil
 import ssl
 import subprocess
 import time
-import zipfile
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings
-from pipeline.devtools.local_es import LocalElasticsearch, find_java_home, prepare_user
+from pipeline.devtools.local_es import (
+    LocalElasticsearch,
+    find_java_home,
+    make_certificates,
+    prepare_user,
+)
 
 HTTP_PORT, TRANSPORT_PORT = 9250, 9350
 
@@ -132,27 +136,7 @@ class SecuredElasticsearch:
     def _make_certificates(self) -> None:
         certs = self.config / "certs"
         certs.mkdir()
-        self._tool(
-            "elasticsearch-certutil", "ca", "--pem", "--silent", "--out", str(certs / "ca.zip")
-        )
-        zipfile.ZipFile(certs / "ca.zip").extractall(certs)
-        self._tool(
-            "elasticsearch-certutil",
-            "cert",
-            "--pem",
-            "--silent",
-            "--ca-cert",
-            str(certs / "ca" / "ca.crt"),
-            "--ca-key",
-            str(certs / "ca" / "ca.key"),
-            "--ip",
-            "127.0.0.1",
-            "--dns",
-            "localhost",
-            "--out",
-            str(certs / "node.zip"),
-        )
-        zipfile.ZipFile(certs / "node.zip").extractall(certs)
+        make_certificates(self._tool, certs)
 
     def _wait_until_up(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout

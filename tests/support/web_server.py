@@ -12,13 +12,13 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings, load_settings, load_topics
 from pipeline.ingest.dedup import fingerprint
 from pipeline.ingest.engine import run_cycle
 from pipeline.ingest.tag import Tagger, tag_article
 from pipeline.store import articles as article_store
+from pipeline.store import make_es_client
 from pipeline.web.app import create_app
 from tests.conftest import make_test_env
 from tests.support.articles import make_article
@@ -63,7 +63,7 @@ def index_fixture_articles(
         site="Hostile Feed",
     )
     tagger = Tagger(load_topics(settings))
-    es = Elasticsearch(settings.elasticsearch_url)
+    es = make_es_client(settings)
     tagged = tag_article(tagger, fingerprint(hostile), datetime.now(UTC))
     article_store.create(es, settings, [article_store.hit(tagged)])
     article_store.refresh(es, settings)

@@ -45,8 +45,26 @@ def test_compose_uses_the_variables_the_docs_promise() -> None:
     for name in AIRFLOW_SERVICES:
         assert promised <= set(COMPOSE["services"][name]["environment"]), name
     assert COMPOSE["services"]["airflow-scheduler"]["environment"]["NEWSMON_ES_URL"] == (
-        "http://elasticsearch:9200"
+        "https://elasticsearch:9200"
     )
+
+
+def test_elasticsearch_runs_with_security_and_newsmon_as_a_prefix_user() -> None:
+    node = COMPOSE["services"]["elasticsearch"]["environment"]
+    assert node["xpack.security.enabled"] == "true"
+    assert node["xpack.security.http.ssl.enabled"] == "true"
+    setup = "\n".join(COMPOSE["services"]["es-setup"]["command"])
+    assert "elasticsearch-certutil" in setup and "/_security/role/newsmon" in setup
+    assert "NEWSMON_INDEX_PREFIX}*" in setup  # the role reaches the prefix's indices only
+    newsmon = COMPOSE["services"]["airflow-scheduler"]["environment"]
+    assert newsmon["NEWSMON_ES_USERNAME"] == "newsmon"
+    ca = newsmon["NEWSMON_ES_CA_CERTS"]
+    mounts = COMPOSE["services"]["airflow-scheduler"]["volumes"]
+    assert any(ca.startswith(mount.split(":")[1]) for mount in mounts)
+    # Kibana, too, connects over TLS with its own user.
+    kibana = COMPOSE["services"]["kibana"]["environment"]
+    assert kibana["ELASTICSEARCH_HOSTS"].startswith("https://")
+    assert kibana["ELASTICSEARCH_USERNAME"] == "kibana_system"
 
 
 def test_elasticsearch_image_matches_the_client_major() -> None:

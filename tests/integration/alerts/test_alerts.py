@@ -21,7 +21,7 @@ from pipeline.alerts.rules import sync_rules
 from pipeline.config import load_alerts, load_settings
 from pipeline.errors import ConfigError
 from pipeline.ingest.engine import run_cycle_with_alerts
-from pipeline.store import ensure_indices
+from pipeline.store import ensure_indices, make_es_client
 from pipeline.store.alert_events import history
 from tests.conftest import delete_indices, make_test_env
 from tests.support.fixture_site import FixtureSite, write_config_dir
@@ -119,7 +119,7 @@ def test_one_message_per_channel_per_story_and_none_on_rerun(
         == 0
     )
     assert (len(hook.received), len(slack.received), len(smtp.messages)) == (1, 1, 1)
-    events = history(Elasticsearch(settings.elasticsearch_url), settings, status="delivered")
+    events = history(make_es_client(settings), settings, status="delivered")
     assert [e["rule_id"] for e in events] == ["dprk-cruise-missiles"]
 
 
