@@ -15,7 +15,7 @@ from pipeline.errors import FeedParseError, FetchError
 from pipeline.ingest.download import fetch, gunzip_if_compressed
 from pipeline.ingest.politeness import gate_for
 from pipeline.ingest.poll import poll_feed
-from pipeline.ingest.rss import parse_feed
+from pipeline.ingest.rss import items_read, parse_feed
 from pipeline.urls import canonicalize_url
 
 FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/feed+json"}
@@ -46,6 +46,7 @@ def discover(client: httpx.Client, url: str, settings: Settings) -> list[Candida
             body,
             base_url=response.final_url,
             content_type=response.headers.get("content-type"),
+            max_items=items_read(settings),
         )
         return [Candidate(url, urlsplit(url).hostname or url, len(entries))]
     except FeedParseError:

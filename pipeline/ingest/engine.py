@@ -49,7 +49,7 @@ from pipeline.ingest.dedup import assign_clusters
 from pipeline.ingest.download import make_client
 from pipeline.ingest.fetch import fetch_page
 from pipeline.ingest.poll import poll_feed
-from pipeline.ingest.rss import parse_feed
+from pipeline.ingest.rss import items_read, parse_feed
 from pipeline.ingest.workers import PagePool, Processed, default_processes
 from pipeline.models import FeedEntry, FeedResult, Poll, RunSummary, TaggedArticle
 from pipeline.store import articles as article_store
@@ -178,7 +178,13 @@ def ingest_pushed(
     """A feed body pushed by a WebSub hub: the same path as a poll, from parsing on."""
     result = FeedResult(feed_id=feed.id, poll="pushed")
     try:
-        entries = parse_feed(feed.id, body, base_url=feed.url, content_type=content_type)
+        entries = parse_feed(
+            feed.id,
+            body,
+            base_url=feed.url,
+            content_type=content_type,
+            max_items=items_read(ctx.settings),
+        )
     except FeedParseError as exc:
         result.ok, result.error = False, str(exc)
         return result

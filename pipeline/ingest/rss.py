@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from datetime import UTC, datetime
+from itertools import islice
 from time import struct_time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -20,6 +22,10 @@ from pipeline.ingest.politeness import gate_for
 from pipeline.models import FeedEntry, Poll
 from pipeline.store.feeds import FeedState
 from pipeline.urls import canonicalize_url
+
+ITEM_START = re.compile(rb"<(?:item|entry)[\s>]", re.IGNORECASE)
+ROOT_ELEMENT = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.IGNORECASE)
+FEED_CLOSINGS = {b"rss": b"</channel></rss>", b"feed": b"</feed>", b"rdf:rdf": b"</rdf:RDF>"}
 
 
 def poll(
@@ -48,17 +54,47 @@ def poll(
     if state is not None and digest == state.body_hash:
         # Many servers ignore validators or send fresh ones for the same bytes.
         return Poll("unchanged", [], etag, modified, digest)
-    parsed = _parse(body, response.final_url, response.headers.get("content-type"))
+    parsed = _parse(
+        _first_items(body, items_read(settings)),
+        response.final_url,
+        response.headers.get("content-type"),
+    )
     entries = _entries(feed.id, parsed, response.final_url)[: settings.max_entries_per_feed]
     hub, topic = _websub_links(parsed, response.final_url)
     return Poll("fetched", entries, etag, modified, digest, hub, topic or feed.url)
 
 
+def items_read(settings: Settings) -> int:
+    """How many items of a feed are parsed: twice those kept, as some are dropped (no
+    link, a repeated link) before the limit."""
+    return 2 * settings.max_entries_per_feed
+
+
 def parse_feed(
-    feed_id: str, body: bytes, *, base_url: str, content_type: str | None = None
+    feed_id: str,
+    body: bytes,
+    *,
+    base_url: str,
+    content_type: str | None = None,
+    max_items: int | None = None,
 ) -> list[FeedEntry]:
-    """Parse feed bytes; entries without a usable http(s) link are dropped."""
+    """Parse feed bytes (the first `max_items` items); entries without a usable http(s)
+    link are dropped."""
+    if max_items is not None:
+        body = _first_items(body, max_items)
     return _entries(feed_id, _parse(body, base_url, content_type), base_url)
+
+
+def _first_items(body: bytes, limit: int) -> bytes:
+    """The feed cut before its (limit+1)-th item and closed again. feedparser takes ~0.7 ms
+    per item: a hostile 10 MB feed of 150,000 items held a poll for two minutes."""
+    cut = next(islice(ITEM_START.finditer(body), limit, None), None)
+    if cut is None:
+        return body
+    head = body[: cut.start()]
+    root = ROOT_ELEMENT.search(head)
+    closing = FEED_CLOSINGS.get(root[1].lower(), b"") if root else b""
+    return head + closing  # an unknown root stays unclosed: feedparser's loose parser reads it
 
 
 def _parse(body: bytes, base_url: str, content_type: str | None) -> Any:

@@ -6,6 +6,8 @@ text; each must give a result or the module's own clear error, quickly. Fixed se
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +19,9 @@ from pipeline.ingest.extract import extract
 from pipeline.ingest.rss import parse_feed
 from pipeline.search.query import analysed_query, highlight_query
 
-SITE = Path(__file__).resolve().parents[1] / "fixtures" / "site"
+REPO = Path(__file__).resolve().parents[2]
+SITE = REPO / "tests" / "fixtures" / "site"
+MEMORY_BUDGET_MB = 300
 FEEDS = [path.read_bytes() for path in sorted((SITE / "feeds").iterdir())]
 PAGES = [path.read_bytes() for path in sorted((SITE / "articles").iterdir())]
 JUNK = [
@@ -83,3 +87,19 @@ def test_query_rewrite_and_highlights_never_fail(query: str) -> None:
 @given(query=st.one_of(QUERY_TEXT, st.text(max_size=300)))
 def test_the_rule_prefilter_parses_or_gives_up(query: str) -> None:
     parse(query)  # a node, or None ("cannot rule it out"): never an exception
+
+
+def test_the_largest_hostile_inputs_stay_within_bounded_memory() -> None:
+    """A page and a feed at their size limits (dense markup, 150,000 items, half a million
+    unclosed elements), an entity bomb and a deeply nested query, in a fresh process:
+    its peak memory may rise by MEMORY_BUDGET_MB at most (they once took 1.3 GB and four
+    minutes), and it must end (the timeout is a hang guard, not a speed test)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.hostile_memory"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.strip()) <= MEMORY_BUDGET_MB

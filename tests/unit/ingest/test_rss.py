@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import gzip
+import io
 
+import feedparser
 import pytest
 
 from pipeline.errors import FeedParseError
 from pipeline.ingest.download import gunzip_if_compressed
-from pipeline.ingest.rss import parse_feed
+from pipeline.ingest.rss import _first_items, parse_feed
 from tests.support import FIXTURES
 
 FEEDS = FIXTURES / "site" / "feeds"
@@ -39,6 +41,17 @@ def test_atom_entries() -> None:
     assert len(entries) == 3
     assert entries[0].title.startswith("South Korea's ruling party")
     assert entries[0].published is not None
+
+
+@pytest.mark.parametrize("name", ["world.rss", "korea.atom"])
+def test_only_the_first_items_are_read_and_the_feed_stays_well_formed(name: str) -> None:
+    """A feed is cut before its (n+1)-th item and closed again, so the strict parser still
+    reads it: the same first entries and the same feed links as the whole feed."""
+    whole = parse_feed("f", _feed(name), base_url=f"{BASE}/feeds/{name}")
+    first = parse_feed("f", _feed(name), base_url=f"{BASE}/feeds/{name}", max_items=2)
+    assert first == whole[: len(first)] and 1 <= len(first) <= 2
+    cut = _first_items(_feed(name), 2)
+    assert feedparser.parse(io.BytesIO(cut)).bozo == 0  # well-formed: no loose re-parse
 
 
 def test_html_page_is_not_a_feed() -> None:
