@@ -25,6 +25,7 @@ tasks' peak memory (task process plus its extraction workers).
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import importlib
 import json
@@ -53,6 +54,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipeline.config import load_settings  # noqa: E402
+from pipeline.devtools.local_es import LocalElasticsearch  # noqa: E402
 from pipeline.store import make_es_client, session  # noqa: E402
 from tests.conftest import delete_indices  # noqa: E402
 from tests.support.fixture_site import write_config_dir  # noqa: E402
@@ -81,6 +83,7 @@ WORDS = [
     "census",
 ]
 AIRFLOW_PORT = "8797"
+BENCH_PREFIX = "bench-"
 RUN_TIMEOUT = 3600
 
 
@@ -209,6 +212,22 @@ def newsmon_env(config_dir: Path, prefix: str, cache: Path) -> dict[str, str]:
         "NEWSMON_CACHE_DIR": str(cache),
         # No scheduled run of its own while the benchmark triggers them.
         "NEWSMON_INGEST_INTERVAL_MINUTES": "0",
+        **local_cluster_env(),
+    }
+
+
+@functools.cache
+def local_cluster_env() -> dict[str, str]:
+    """The local cluster's bench-* user, spelled out: the runs get cache folders of their
+    own, where newsmon would not find the local cluster's credentials."""
+    settings = load_settings({**os.environ, "NEWSMON_INDEX_PREFIX": BENCH_PREFIX})
+    if not settings.uses_local_elasticsearch:
+        return {}
+    user = LocalElasticsearch(settings).credentials(BENCH_PREFIX)
+    return {
+        "NEWSMON_ES_USERNAME": user.username,
+        "NEWSMON_ES_PASSWORD": user.password,
+        "NEWSMON_ES_CA_CERTS": str(user.ca_certs),
     }
 
 
@@ -397,7 +416,7 @@ def main() -> int:
     pages = args.feeds * args.pages
     work = Path(tempfile.mkdtemp(prefix="newsmon-bench-ingest-"))
     # Every index of the benchmark starts with bench-: one user of the local cluster.
-    settings = load_settings({**os.environ, "NEWSMON_INDEX_PREFIX": "bench-"})
+    settings = load_settings({**os.environ, "NEWSMON_INDEX_PREFIX": BENCH_PREFIX})
     es = make_es_client(settings)
     prefixes: list[str] = []
     result: dict[str, Any] = {"feeds": args.feeds, "pages": pages, "hosts": args.hosts}
