@@ -159,7 +159,8 @@ class LocalElasticsearch:
             )
             self._write_credentials(stored)
         credentials = Credentials(user["username"], user["password"], self.ca_path)
-        self._wait_until_accepted(credentials, prefix)
+        if self.health() is not None:  # a stopped node reads the files when it starts
+            self._wait_until_accepted(credentials, prefix)
         return credentials
 
     def superuser(self) -> Credentials:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from elasticsearch import (
     ApiError,
@@ -19,6 +19,9 @@ from elasticsearch.serializer import NdjsonSerializer, OrjsonSerializer
 from pipeline.config import Settings
 from pipeline.errors import NewsmonError
 from pipeline.store.indices import ensure_indices
+
+if TYPE_CHECKING:
+    from pipeline.devtools.local_es import Credentials
 
 
 class _OrjsonNdjsonSerializer(OrjsonSerializer, NdjsonSerializer):
@@ -59,11 +62,16 @@ def make_es_client(settings: Settings) -> Elasticsearch:
     )
 
 
-def _local_credentials(settings: Settings) -> Any:
+def _local_credentials(settings: Settings) -> Credentials | None:
     """The local cluster's user for the index prefix (made on first use), when newsmon
     uses the local cluster without credentials of its own; None when that cluster was
     never started (check_reachable then says how to start it)."""
-    explicit = settings.es_api_key or settings.es_username or settings.es_ca_certs
+    explicit = (
+        settings.es_api_key
+        or settings.es_username
+        or settings.es_ca_certs
+        or settings.es_ssl_fingerprint
+    )
     if not settings.uses_local_elasticsearch or explicit:
         return None
     from pipeline.devtools.local_es import LocalElasticsearch
