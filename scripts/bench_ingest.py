@@ -55,7 +55,7 @@ sys.path.insert(0, str(REPO))
 
 from pipeline.config import load_settings  # noqa: E402
 from pipeline.devtools.local_es import LocalElasticsearch  # noqa: E402
-from pipeline.store import make_es_client, session  # noqa: E402
+from pipeline.store import backups, make_es_client, session  # noqa: E402
 from tests.conftest import delete_indices  # noqa: E402
 from tests.support.fixture_site import write_config_dir  # noqa: E402
 from tests.support.loopback import QuietHandler, serve  # noqa: E402
@@ -382,6 +382,16 @@ def _shard_results(url: str, token: str, run_id: str) -> list[int]:
     return peaks
 
 
+def delete_backups(es: Any, settings: Any) -> None:
+    """The snapshots the news_backup DAG took while Airflow ran, and their repository."""
+    name = backups.repository(settings)
+    if name not in es.snapshot.get_repository():
+        return
+    for snapshot in backups.list_snapshots(es, settings):
+        es.snapshot.delete(repository=name, snapshot=snapshot.name)
+    es.snapshot.delete_repository(name=name)
+
+
 def count(es: Any, prefix: str) -> int:
     es.indices.refresh(index=f"{prefix}articles")
     return int(es.count(index=f"{prefix}articles")["count"])
@@ -450,6 +460,7 @@ def main() -> int:
     finally:
         for prefix in prefixes:
             delete_indices(es, prefix)
+            delete_backups(es, settings.model_copy(update={"index_prefix": prefix}))
         stop.set()
         site.join(timeout=10)
         if not os.environ.get("BENCH_KEEP"):
