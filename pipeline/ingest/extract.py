@@ -49,11 +49,6 @@ MIN_TEXT_CHARS = 200  # shorter "articles" are teasers, paywall stubs or error p
 MAX_ELEMENTS = 50_000
 MIN_FEED_TEXT_CHARS = 200
 
-# Edge trimming (tuned on the benchmark, see module docstring).
-AGREEMENT_MIN = 0.8  # share of the reference's shingles that must be in the main text
-LINE_CONFIRMED = 0.5  # share of a line's shingles found in the reference
-MAX_LEAD_TRIM = 0.1  # never trim more than this share of the text from the top
-LONG_PARAGRAPH_WORDS = 20  # long paragraphs right after the confirmed span are kept
 
 SHINGLE = 4  # words per shingle when comparing texts
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -82,12 +77,44 @@ DATE_PARAMS = set_date_params(extensive=False)
 
 
 @dataclass(frozen=True)
+class Trimming:
+    """How the main text's edges are trimmed (tuned on the benchmark; scripts/
+    eval_extraction.py --folds cross-validates the choice)."""
+
+    agreement_min: float = 0.8  # share of the reference's shingles that must be in the main text
+    line_confirmed: float = 0.5  # share of a line's shingles found in the reference
+    max_lead_trim: float = 0.1  # never trim more than this share of the text from the top
+    long_paragraph_words: int = 20  # long paragraphs right after the confirmed span are kept
+
+
+TRIMMING = Trimming()
+
+
+@dataclass(frozen=True)
 class Extraction:
     article: Article | None
     problem: str | None = None
 
 
 def extract(html: bytes | str, url: str, entry: FeedEntry | None = None) -> Extraction:
+    found = candidates(html, url, entry)
+    return found if isinstance(found, Extraction) else finish(found, html, url, entry)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What a page offers before its edges are trimmed: metadata, trafilatura's main text
+    and the reference text (readability)."""
+
+    data: dict[str, str | None]
+    main: str
+    reference: str
+
+
+def candidates(
+    html: bytes | str, url: str, entry: FeedEntry | None = None
+) -> Candidates | Extraction:
+    """The page's candidates, or the Extraction when the page is refused outright."""
     tree = load_html(html)
     if tree is None:
         return _from_feed_or_problem({}, url, entry, "not an HTML page")
@@ -97,11 +124,23 @@ def extract(html: bytes | str, url: str, entry: FeedEntry | None = None) -> Extr
         return _from_feed_or_problem({}, url, entry, problem)
     # The feed's timestamp is preferred to the page's (see _article): no date search then.
     data = _metadata(tree, url, find_published=not (entry and entry.published))
-    text, source = reconcile(_main_text(tree, url), readability_text(tree))
+    main = _main_text(tree, url)
+    return Candidates(data, main, readability_text(tree))  # readability changes the tree
+
+
+def finish(
+    found: Candidates,
+    html: bytes | str,
+    url: str,
+    entry: FeedEntry | None = None,
+    trimming: Trimming = TRIMMING,
+) -> Extraction:
+    """The article from the trimmed main text (or why there is none)."""
+    text, source = reconcile(found.main, found.reference, trimming)
     if len(text) < MIN_TEXT_CHARS:
         problem = "paywalled" if _paywalled(html) else "no article text"
-        return _from_feed_or_problem(data, url, entry, problem)
-    return Extraction(_article(data, text, source, url, entry))
+        return _from_feed_or_problem(found.data, url, entry, problem)
+    return Extraction(_article(found.data, text, source, url, entry))
 
 
 def _main_text(tree: HtmlElement, url: str) -> str:
@@ -146,7 +185,7 @@ def _metadata(tree: HtmlElement, url: str, find_published: bool) -> dict[str, st
     }
 
 
-def reconcile(main: str, reference: str) -> tuple[str, str]:
+def reconcile(main: str, reference: str, trimming: Trimming = TRIMMING) -> tuple[str, str]:
     """Trim the main text's edges to the span the reference extraction confirms."""
     if not main.strip():
         return reference, "readability"
@@ -154,18 +193,20 @@ def reconcile(main: str, reference: str) -> tuple[str, str]:
     if not reference_shingles:
         return main, "trafilatura"
     agreement = len(reference_shingles & _shingle_set(main)) / len(reference_shingles)
-    if agreement < AGREEMENT_MIN:
+    if agreement < trimming.agreement_min:
         return main, "trafilatura"
     lines = main.split("\n")
     confirmed = [
-        i for i, line in enumerate(lines) if _coverage(line, reference_shingles) >= LINE_CONFIRMED
+        i
+        for i, line in enumerate(lines)
+        if _coverage(line, reference_shingles) >= trimming.line_confirmed
     ]
     if not confirmed:
         return main, "trafilatura"
     start, end = confirmed[0], confirmed[-1]
-    if sum(len(line) for line in lines[:start]) > MAX_LEAD_TRIM * len(main):
+    if sum(len(line) for line in lines[:start]) > trimming.max_lead_trim * len(main):
         start = 0
-    while end + 1 < len(lines) and len(lines[end + 1].split()) >= LONG_PARAGRAPH_WORDS:
+    while end + 1 < len(lines) and len(lines[end + 1].split()) >= trimming.long_paragraph_words:
         end += 1
     trimmed = "\n".join(lines[start : end + 1])
     return trimmed, "trafilatura+readability" if trimmed != main else "trafilatura"

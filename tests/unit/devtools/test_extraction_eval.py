@@ -10,8 +10,14 @@ import json
 
 import trafilatura
 
-from pipeline.devtools.extraction_eval import aggregate, score_page
-from pipeline.ingest.extract import extract
+from pipeline.devtools.extraction_eval import (
+    TRIMMING_GRID,
+    PageScore,
+    aggregate,
+    cross_validate,
+    score_page,
+)
+from pipeline.ingest.extract import Trimming, extract
 from tests.support import FIXTURES
 
 FIXTURES = FIXTURES
@@ -44,3 +50,22 @@ def test_comments_and_related_links_are_not_article_text() -> None:
     assert "take its navy seriously" in text
     for junk in ("Related posts", "propaganda", "Great analysis", "Share on Facebook"):
         assert junk not in text
+
+
+def test_cross_validation_scores_each_fold_with_a_choice_made_without_it() -> None:
+    """Trimming `even` fits only the even pages, `odd` only the odd ones: with the pages
+    split into those two folds, each fold is scored by the choice fitted to the other."""
+    good, bad = PageScore(1.0, 1.0), PageScore(0.2, 0.2)
+    even, odd = Trimming(agreement_min=0.6), Trimming(agreement_min=0.9)
+    scores = {
+        even: [good if i % 2 == 0 else bad for i in range(10)],
+        odd: [good if i % 2 else bad for i in range(10)],
+    }
+    validated = cross_validate(scores, folds=2)
+    assert validated.chosen == [odd, even]  # fold 0 (even pages) chose on the odd ones
+    assert validated.quality.f1 == aggregate([bad] * 10).f1
+    assert validated.quality.pages == 10
+
+
+def test_the_shipped_trimming_is_among_the_cross_validated_choices() -> None:
+    assert Trimming() in TRIMMING_GRID
