@@ -15,6 +15,7 @@ from elasticsearch import AuthorizationException
 
 from pipeline import tasks
 from pipeline.config import Settings, load_settings
+from pipeline.devtools.local_es import Credentials
 from pipeline.errors import ConfigError, NewsmonError
 from pipeline.search.pages import search
 from pipeline.store import connect
@@ -22,24 +23,22 @@ from tests.support.articles import index_articles, make_article
 from tests.support.secured_es import SecuredElasticsearch
 
 PREFIX = f"sec-{uuid.uuid4().hex[:8]}-"
-ROLES = f"""
-newsmon:
-  cluster: [monitor]
-  indices:
-    - names: ["{PREFIX}*"]
-      privileges: [all]
-"""
-PASSWORD = uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
 def secured(settings: Settings) -> Iterator[SecuredElasticsearch]:
     node = SecuredElasticsearch(settings)
-    node.start(ROLES, {"newsmon": (PASSWORD, "newsmon")})
+    node.start(PREFIX)
     admin = node.admin()
     admin.index(index="outside-the-prefix", id="1", document={"secret": 1}, refresh=True)
     yield node
     node.stop()
+
+
+@pytest.fixture(scope="module")
+def user(secured: SecuredElasticsearch) -> Credentials:
+    """The node's user limited to PREFIX* (as newsmon would be given it)."""
+    return secured.node.credentials(PREFIX)
 
 
 def _settings(node: SecuredElasticsearch, tmp_path: Path, **env: str) -> Settings:
@@ -50,12 +49,14 @@ def _settings(node: SecuredElasticsearch, tmp_path: Path, **env: str) -> Setting
     return load_settings({**values, **{f"NEWSMON_{k.upper()}": v for k, v in env.items()}})
 
 
-def test_a_user_limited_to_the_prefix(secured: SecuredElasticsearch, tmp_path: Path) -> None:
+def test_a_user_limited_to_the_prefix(
+    secured: SecuredElasticsearch, user: Credentials, tmp_path: Path
+) -> None:
     settings = _settings(
         secured,
         tmp_path,
-        es_username="newsmon",
-        es_password=PASSWORD,
+        es_username=user.username,
+        es_password=user.password,
         es_ca_certs=str(secured.ca_path),
     )
     es = connect(settings, setup=True)  # creates the indices, as `newsmon setup` does
@@ -71,13 +72,13 @@ def test_a_user_limited_to_the_prefix(secured: SecuredElasticsearch, tmp_path: P
 
 
 def test_a_certificate_fingerprint_instead_of_the_ca(
-    secured: SecuredElasticsearch, tmp_path: Path
+    secured: SecuredElasticsearch, user: Credentials, tmp_path: Path
 ) -> None:
     settings = _settings(
         secured,
         tmp_path,
-        es_username="newsmon",
-        es_password=PASSWORD,
+        es_username=user.username,
+        es_password=user.password,
         es_ssl_fingerprint=secured.fingerprint,
     )
     es = connect(settings, setup=True)
@@ -85,15 +86,18 @@ def test_a_certificate_fingerprint_instead_of_the_ca(
 
 
 def test_dag_tasks_take_the_cluster_from_an_airflow_connection(
-    secured: SecuredElasticsearch, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    secured: SecuredElasticsearch,
+    user: Credentials,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     connection = {
         "conn_type": "generic",
         "schema": "https",
         "host": "127.0.0.1",
         "port": int(secured.url.rsplit(":", 1)[1]),
-        "login": "newsmon",
-        "password": PASSWORD,
+        "login": user.username,
+        "password": user.password,
         "extra": {"ca_certs": str(secured.ca_path)},
     }
     monkeypatch.setenv("AIRFLOW_CONN_NEWSMON_ES", json.dumps(connection))
@@ -105,7 +109,7 @@ def test_dag_tasks_take_the_cluster_from_an_airflow_connection(
     }.items():
         monkeypatch.setenv(key, value)
     settings = tasks.task_settings()
-    assert settings.es_url == secured.url and settings.es_username == "newsmon"
+    assert settings.es_url == secured.url and settings.es_username == user.username
     assert connect(settings, setup=True).indices.exists_alias(name=settings.index_name("feeds"))
 
 
@@ -116,7 +120,10 @@ def test_dag_tasks_take_the_cluster_from_an_airflow_connection(
             {"es_api_key": "bm90OmFrZXk="},
             "refused newsmon's credentials (401): check NEWSMON_ES_API_KEY",
         ),
-        ({"es_username": "newsmon", "es_password": "wrong"}, "refused newsmon's credentials (401)"),
+        (
+            {"es_username": "newsmon-sec", "es_password": "wrong"},
+            "refused newsmon's credentials (401)",
+        ),
         ({}, "is not trusted: set NEWSMON_ES_CA_CERTS"),  # no CA given: the system's CAs fail
     ],
 )
