@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # The Asset linking the DAGs: an event means "new articles were indexed".
 NEW_ARTICLES_NAME = "newsmon_new_articles"
 NEW_ARTICLES_URI = "newsmon://news-articles"
+NEW_ARTICLES_ALIAS = "newsmon_new_articles_published"
 ALERTS_LOOKBACK = timedelta(hours=2)  # events are create-only: a generous look-back is safe
 
 

@@ -12,7 +12,7 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import load_settings
 from pipeline.store import backups, ensure_indices
-from pipeline.tasks import NEW_ARTICLES_NAME, shard_count
+from pipeline.tasks import NEW_ARTICLES_ALIAS, NEW_ARTICLES_NAME, shard_count
 from tests.conftest import delete_indices, make_test_env
 from tests.support.fixture_site import FixtureSite, write_config_dir
 
@@ -27,14 +27,14 @@ def test_dags_import_without_errors(dagbag: Any) -> None:
 def test_news_ingest_structure(dagbag: Any) -> None:
     dag = dagbag.dags["news_ingest"]
     assert dag.timetable.delta == timedelta(minutes=15)
-    assert {t.task_id for t in dag.tasks} == {"ingest_shard", "publish_new_articles"}
+    assert {t.task_id for t in dag.tasks} == {"ingest_shard"}
     assert set(dag.params) == {"force", "feeds"}  # shown in the trigger form
     ingest = dag.get_task("ingest_shard")
     assert ingest.retries >= 1
     assert ingest.op_kwargs_expand_input.value["shard"] == list(range(shard_count()))
-    publish = dag.get_task("publish_new_articles")
-    assert [a.name for a in publish.outlets] == [NEW_ARTICLES_NAME]
-    assert publish.trigger_rule == "all_done"
+    # Published through an alias: only a shard that indexed something emits an event.
+    assert [type(a).__name__ for a in ingest.outlets] == ["AssetAlias"]
+    assert [a.name for a in ingest.outlets] == [NEW_ARTICLES_ALIAS]
     assert "ingest" in dag.tags and not dag.catchup
 
 
@@ -113,9 +113,10 @@ def test_news_ingest_dag_test_indexes_fixture_articles(
         dag_run = dagbag.dags["news_ingest"].test()
         assert dag_run.state == "success"
         instances = dag_run.get_task_instances()
-        states = {ti.task_id: ti.state for ti in instances}
-        assert states["publish_new_articles"] == "success"
         shards = [ti for ti in instances if ti.task_id == "ingest_shard"]
+        assert {ti.state for ti in shards} == {"success"}
+        published = new_article_events(dag_run.run_id)
+        assert sum(event["indexed"] for event in published) == 5  # the run's totals
         assert len(shards) == shard_count()
         labels = sorted(ti.rendered_map_index for ti in shards)
         assert labels[0].startswith(f"shard 1/{len(shards)}: ")  # what each shard held
@@ -124,5 +125,23 @@ def test_news_ingest_dag_test_indexes_fixture_articles(
         assert es.count(index=settings.index_name("articles"))["count"] == 5
         broken = es.get(index=settings.index_name("feeds"), id="fixture-not-a-feed")["_source"]
         assert broken["last_status"] == "failed"
+        # Nothing new on a forced rerun: the shards succeed and publish no event.
+        rerun = dagbag.dags["news_ingest"].test(run_conf={"force": True})
+        assert rerun.state == "success" and new_article_events(rerun.run_id) == []
     finally:
         delete_indices(es, settings.index_prefix)
+
+
+def new_article_events(run_id: str) -> list[dict[str, Any]]:
+    """The extras of the `newsmon_new_articles` events the run emitted."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as db:
+        events = (
+            db.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.name == NEW_ARTICLES_NAME, AssetEvent.source_run_id == run_id)
+            .all()
+        )
+        return [dict(event.extra) for event in events]
