@@ -23,6 +23,7 @@ from pipeline.config.settings import MAPPINGS_DIR, REPO_CONFIG_DIR, Settings, lo
 from pipeline.config.taxonomy import (
     EntityConfig,
     GroupConfig,
+    RuleConfig,
     Taxonomy,
     TopicConfig,
     load_taxonomy,
@@ -37,6 +38,7 @@ __all__ = [
     "EntityConfig",
     "FeedConfig",
     "GroupConfig",
+    "RuleConfig",
     "Settings",
     "SpikeConfig",
     "Taxonomy",

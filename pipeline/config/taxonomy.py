@@ -40,20 +40,33 @@ class GroupConfig(Strict):
     phrases: list[str] = []
 
 
-class TopicConfig(Strict):
-    """A topic rule over groups and entities (see config/topics.yaml for the semantics)."""
+class RuleConfig(Strict):
+    """When a topic applies (see config/topics.yaml for the semantics)."""
+
+    all_of: list[str] = []
+    any_of: list[str] = []
+    none_of: list[str] = []
+    # group/entity -> weight: its mentions' weights, times this, come off the score
+    against: dict[str, float] = {}
+    near: list[str] = []
+    window: Literal["sentence", "paragraph"] | int = "sentence"
+    min_mentions: int = Field(default=1, ge=1)
+    min_score: float = Field(default=1.0, ge=0)
+
+
+class TopicConfig(RuleConfig):
+    """A topic: its own rule, and `also` alternative rules (it applies when any does)."""
 
     id: str = Field(pattern=SLUG)
     name: str = Field(min_length=1)
     description: str = ""
     parent: str | None = None
-    all_of: list[str] = []
-    any_of: list[str] = []
-    none_of: list[str] = []
-    near: list[str] = []
-    window: Literal["sentence", "paragraph"] | int = "sentence"
-    min_mentions: int = Field(default=1, ge=1)
-    min_score: float = Field(default=1.0, ge=0)
+    also: list[RuleConfig] = []
+
+    def rules(self) -> list[RuleConfig]:
+        """The topic's rules: its own (when it has terms) and the alternatives."""
+        own = [self] if self.all_of or self.any_of else []
+        return [*own, *self.also]
 
 
 @dataclass(frozen=True)
@@ -111,17 +124,26 @@ def _check_topic_references(path: Path, topics: list[TopicConfig], terms: set[st
     parents = {topic.parent for topic in topics if topic.parent}
     for index, topic in enumerate(topics):
         where = f"topics[{index}] ({topic.id})"
-        for key in ("all_of", "any_of", "none_of", "near"):
-            for position, term in enumerate(getattr(topic, key)):
-                if term not in terms:
-                    raise ConfigError(
-                        str(path), f"{where}.{key}[{position}]", f"unknown group or entity {term!r}"
-                    )
+        _check_rule(path, where, topic, terms)
+        for position, rule in enumerate(topic.also):
+            _check_rule(path, f"{where}.also[{position}]", rule, terms)
+            if not (rule.all_of or rule.any_of):
+                where_also = f"{where}.also[{position}]"
+                raise ConfigError(str(path), where_also, "needs all_of or any_of terms")
         if topic.parent is not None and (topic.parent not in ids or topic.parent == topic.id):
             raise ConfigError(str(path), f"{where}.parent", f"unknown topic {topic.parent!r}")
-        if not (topic.all_of or topic.any_of) and topic.id not in parents:
+        if not topic.rules() and topic.id not in parents:
             raise ConfigError(
                 str(path), where, "needs all_of or any_of terms (or to be another topic's parent)"
             )
-        if len(topic.near) == 1:
-            raise ConfigError(str(path), f"{where}.near", "needs at least two terms to co-occur")
+
+
+def _check_rule(path: Path, where: str, rule: RuleConfig, terms: set[str]) -> None:
+    for key in ("all_of", "any_of", "none_of", "against", "near"):
+        for position, term in enumerate(getattr(rule, key)):
+            if term not in terms:
+                raise ConfigError(
+                    str(path), f"{where}.{key}[{position}]", f"unknown group or entity {term!r}"
+                )
+    if len(rule.near) == 1:
+        raise ConfigError(str(path), f"{where}.near", "needs at least two terms to co-occur")

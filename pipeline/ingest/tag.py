@@ -8,13 +8,20 @@ An alias ending in `*` matches any word ending (Россия, России, Ро
 aliases accept attached particles (북한이, 북한의); all-capitals aliases (US,
 DPRK) match only in capitals.
 
-Topics: a topic is tagged when every `all_of` term and at least one `any_of`
-term (if given) is mentioned, no `none_of` term is, the `near` terms meet within
-one `window` (sentence, paragraph or N words), the relevant mentions reach
-`min_mentions`, and the score reaches `min_score`. The score is that of the
-weakest `all_of` term (or of the `any_of` terms together when there is no
-`all_of`): the sum of its mentions' weights, 3 in the title, 1.5 in the lead, 1
-in the body, 0.5 late in the text. A tagged topic also tags its `parent` (and its parent's parent).
+Topics: a topic has its own rule and `also` alternatives (one per kind of core event);
+it is tagged when any rule holds, with the best rule's score and evidence. A rule holds
+when every `all_of` term and at least one `any_of` term (if given) is mentioned, no
+`none_of` term is, the `near` terms meet within one `window` (sentence, paragraph or N
+words), the relevant mentions reach `min_mentions`, and the score reaches `min_score`.
+The score is that of the weakest `all_of` term (or of the `any_of` terms together when
+there is no `all_of`): the sum of its mentions' weights, 3 in the title, 1.5 in the
+lead, 1 in the body, 0.5 late in the text, less the weighted mentions of its `against`
+terms (a story mainly about something else). A tagged topic also tags its `parent` (and
+its parent's parent).
+
+Only the rules that can hold are looked at: each rule is indexed under the terms of one
+required group, so an article's mentions pick its candidate rules (a taxonomy of
+thousands of topics costs little more than the starter one).
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from functools import cached_property
 
 import ahocorasick
 
-from pipeline.config import Taxonomy, TopicConfig
+from pipeline.config import RuleConfig, Taxonomy, TopicConfig
 from pipeline.models import Article, EntityHit, Mention, Tag, TaggedArticle
 
 TITLE_WEIGHT = 3.0
@@ -46,6 +53,34 @@ _WORD = re.compile(r"\w+")
 
 def _is_hangul(char: str) -> bool:
     return "\uac00" <= char <= "\ud7a3"
+
+
+# What may follow a one-syllable Korean alias: particles only (핵을, 북은), so that it is
+# not read inside another word (핵 in 핵심, "core"; 북 in 북쪽, "north side").
+KOREAN_PARTICLES = (
+    "으로",
+    "에서",
+    "과",
+    "와",
+    "을",
+    "를",
+    "이",
+    "가",
+    "은",
+    "는",
+    "의",
+    "에",
+    "도",
+    "만",
+    "로",
+)
+
+
+def _korean_compound(text: str, start: int, key: str) -> bool:
+    """A Korean phrase of three or more syllables at the end of a compound (순항미사일,
+    군통신선) is still that phrase; shorter ones are too ambiguous (국회 in 당국회담), so
+    their compounds are listed as phrases of their own (시험발사, 독자제재)."""
+    return len(key) >= 3 and _is_hangul(key[0]) and _is_hangul(text[start - 1])
 
 
 def _lower(text: str) -> str:
@@ -95,15 +130,18 @@ class Matcher:
     def find(self, field: str, text: str) -> list[Mention]:
         if self._empty or not text:
             return []
-        found: list[tuple[int, int, str]] = []
+        found: list[tuple[int, int, int, str]] = []
         for last, (key, entries) in self._automaton.iter(_lower(text)):
             start = last - len(key) + 1
-            if start > 0 and text[start - 1].isalnum():
+            bound = start == 0 or not text[start - 1].isalnum()
+            if not bound and not _korean_compound(text, start, key):
                 continue
             for pattern in entries:
+                if not bound and not pattern.ref.startswith("phrase:"):
+                    continue  # names are never the end of a compound (평양 in 태평양)
                 end = self._end(text, start, len(key), pattern)
                 if end is not None:
-                    found.append((start, end, pattern.ref))
+                    found.append((start, end, start + len(key), pattern.ref))
         return _leftmost_longest(field, text, found)
 
     @staticmethod
@@ -111,20 +149,27 @@ class Matcher:
         end = start + length
         if pattern.exact is not None and text[start:end] != pattern.exact:
             return None
-        if pattern.prefix or _is_hangul(text[end - 1]):
+        if pattern.prefix or (_is_hangul(text[end - 1]) and length > 1):
             while end < len(text) and text[end].isalnum():
                 end += 1
             return end
+        if _is_hangul(text[end - 1]):
+            particle = next((p for p in KOREAN_PARTICLES if text.startswith(p, end)), "")
+            end += len(particle)
         return None if end < len(text) and text[end].isalnum() else end
 
 
-def _leftmost_longest(field: str, text: str, found: list[tuple[int, int, str]]) -> list[Mention]:
+def _leftmost_longest(
+    field: str, text: str, found: list[tuple[int, int, int, str]]
+) -> list[Mention]:
+    """Overlapping matches keep the longest; a word ending (Korean particles, `*`) does
+    not hide a term that starts inside it (발사 and 탄도미사일 in 발사탄도미사일)."""
     found.sort(key=lambda m: (m[0], m[0] - m[1]))
     mentions, taken_until = [], -1
-    for start, end, ref in found:
+    for start, end, core_end, ref in found:
         if start >= taken_until:
             mentions.append(Mention(text[start:end], ref, field, start, end))
-            taken_until = end
+            taken_until = core_end
         elif mentions and mentions[-1].start == start and mentions[-1].end == end:
             mentions.append(Mention(text[start:end], ref, field, start, end))  # shared alias
     return mentions
@@ -176,10 +221,17 @@ class _Layout:
 @dataclass(frozen=True)
 class _Rule:
     topic: TopicConfig
+    config: RuleConfig
     all_of: list[frozenset[str]]
     any_of: frozenset[str]
     none_of: frozenset[str]
+    against: list[tuple[frozenset[str], float]]
     near: list[frozenset[str]]
+
+    @property
+    def trigger(self) -> frozenset[str]:
+        """Terms of which one must be mentioned for the rule to hold (its index keys)."""
+        return min(self.all_of, key=len) if self.all_of else self.any_of
 
 
 @dataclass(frozen=True)
@@ -193,7 +245,11 @@ class Tagger:
         self.taxonomy = taxonomy
         self.matcher = Matcher(taxonomy)
         self._parents = {t.id: t.parent for t in taxonomy.topics if t.parent}
-        self._rules = [self._compile(t) for t in taxonomy.topics if t.all_of or t.any_of]
+        self._rules = [self._compile(t, r) for t in taxonomy.topics for r in t.rules()]
+        self._by_term: dict[str, list[int]] = {}
+        for position, rule in enumerate(self._rules):
+            for ref in rule.trigger:
+                self._by_term.setdefault(ref, []).append(position)
 
     def _refs(self, term: str) -> frozenset[str]:
         group = self.taxonomy.groups.get(term)
@@ -201,16 +257,18 @@ class Tagger:
             return frozenset({term})  # an entity id
         return frozenset(group.entities) | {phrase_ref(p) for p in group.phrases}
 
-    def _compile(self, topic: TopicConfig) -> _Rule:
+    def _compile(self, topic: TopicConfig, config: RuleConfig) -> _Rule:
         def union(terms: list[str]) -> frozenset[str]:
             return frozenset().union(*(self._refs(t) for t in terms)) if terms else frozenset()
 
         return _Rule(
             topic=topic,
-            all_of=[self._refs(t) for t in topic.all_of],
-            any_of=union(topic.any_of),
-            none_of=union(topic.none_of),
-            near=[self._refs(t) for t in topic.near],
+            config=config,
+            all_of=[self._refs(t) for t in config.all_of],
+            any_of=union(config.any_of),
+            none_of=union(config.none_of),
+            against=[(self._refs(term), weight) for term, weight in config.against.items()],
+            near=[self._refs(t) for t in config.near],
         )
 
     def tag(self, title: str, text: str) -> list[Tag]:
@@ -224,12 +282,14 @@ class Tagger:
             by_ref.setdefault(mention.ref, []).append(mention)
         layout = _Layout(text)
         present = frozenset(by_ref)
-        tags = [
-            tag
-            for rule in self._rules
-            if (tag := self._match(rule, by_ref, present, layout, title))
-        ]
-        return TagResult(self._with_parents(tags), self._entities(mentions))
+        candidates = sorted({i for ref in present for i in self._by_term.get(ref, ())})
+        best: dict[str, Tag] = {}
+        for position in candidates:
+            rule = self._rules[position]
+            tag = self._match(rule, by_ref, present, layout, title)
+            if tag and (rule.topic.id not in best or tag.score > best[rule.topic.id].score):
+                best[rule.topic.id] = tag
+        return TagResult(self._with_parents(list(best.values())), self._entities(mentions))
 
     def _match(
         self,
@@ -251,7 +311,7 @@ class Tagger:
             {m for group in [*groups, alternatives] for m in group},
             key=lambda m: (m.field != "title", m.start),
         )
-        if len(unique) < rule.topic.min_mentions:
+        if len(unique) < rule.config.min_mentions:
             return None
         window = None
         if rule.near:
@@ -261,8 +321,11 @@ class Tagger:
         # The weakest group decides: a topic is only as present as its least-mentioned
         # part, so an incidental late mention of one side cannot ride on the other's.
         scored = groups or [alternatives]
-        score = round(min(sum(layout.weight(m) for m in group) for group in scored), 2)
-        if score < rule.topic.min_score:
+        score = min(sum(layout.weight(m) for m in group) for group in scored)
+        for refs, weight in rule.against:
+            score -= weight * sum(layout.weight(m) for ref in refs for m in by_ref.get(ref, ()))
+        score = round(score, 2)
+        if score < rule.config.min_score:
             return None
         return Tag(rule.topic.id, score, unique[:MAX_EVIDENCE], window)
 
@@ -294,7 +357,7 @@ def _meeting_window(
     if all(any(m.field == "title" for m in group) for group in groups):
         return title
     text_groups = [[m for m in group if m.field == "text"] for group in groups]
-    window = rule.topic.window
+    window = rule.config.window
     if isinstance(window, int):
         return _word_window(text_groups, layout, window)
     units = [{layout.unit(window, m.start) for m in group} for group in text_groups]

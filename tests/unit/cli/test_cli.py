@@ -110,6 +110,12 @@ def test_eval_tags_prints_per_topic_scores(tmp_path: Path) -> None:
     readable = newsmon("eval-tags", str(labelled))
     assert "russia-dprk-relations" in readable.stdout and "precision" in readable.stdout
 
+    untuned = FIXTURES / "tagging" / "untuned.jsonl"
+    scores = json.loads(newsmon("eval-tags", str(untuned), "--json", "--scores-only").stdout)
+    assert set(scores["languages"]) == {"en", "ru", "ko"}  # told apart by their script
+    assert scores["languages"]["ko"]["micro"]["support"] > 0
+    assert "false_negatives" not in scores["topics"]["ukraine-war"]  # no ids to tune on
+
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"title": "t", "text": "x", "topics": []}\n{"title": \n')
     bad = newsmon("eval-tags", str(broken))

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import REPO_CONFIG_DIR, load_taxonomy
+from pipeline.config import (
+    REPO_CONFIG_DIR,
+    EntityConfig,
+    GroupConfig,
+    Taxonomy,
+    TopicConfig,
+    load_taxonomy,
+)
 from pipeline.devtools.tag_eval import evaluate, load_labelled
 from pipeline.errors import ConfigError
 from pipeline.ingest.tag import Tagger
@@ -94,9 +101,72 @@ def test_incidental_late_mention_does_not_tag(tagger: Tagger) -> None:
     assert "russia-dprk-relations" not in topics
 
 
-def test_none_of_vetoes(tagger: Tagger) -> None:
-    text = "The impeachment inquiry examined military aid to Ukraine during the war."
-    assert "ukraine-war" not in {t.topic for t in tagger.tag("", text)}
+def test_against_terms_outweigh_only_a_story_about_something_else(tagger: Tagger) -> None:
+    impeachment = "The impeachment inquiry examined military aid to Ukraine during the war."
+    assert "ukraine-war" not in {t.topic for t in tagger.tag("Impeachment inquiry", impeachment)}
+    aid = (
+        "Congress approved air defence missiles for Ukraine's troops on the front line. "
+        "The vote came despite a dispute over an impeachment inquiry."
+    )
+    assert "ukraine-war" in {t.topic for t in tagger.tag("Ukraine aid approved", aid)}
+
+
+def test_none_of_still_vetoes() -> None:
+    taxonomy = _taxonomy(TopicConfig(id="t", name="T", any_of=["talks"], none_of=["seoul"]))
+    assert Tagger(taxonomy).tag("", "The talks went well.")
+    assert Tagger(taxonomy).tag("", "The talks in Seoul went well.") == []
+
+
+def test_a_topic_holds_when_any_of_its_rules_does(tagger: Tagger) -> None:
+    """Inter-Korean relations: a leaders' summit without any inter-Korean word."""
+    text = (
+        "South Korean President Lee Jae-myung said he was ready to meet Kim Jong Un "
+        "without conditions. Pyongyang did not respond."
+    )
+    tags = {t.topic: t for t in tagger.tag("Lee offers to meet Kim", text)}
+    assert "inter-korean-relations" in tags
+    assert {m.ref for m in tags["inter-korean-relations"].evidence} >= {
+        "kim-jong-un",
+        "lee-jae-myung",
+    }
+    other = "Lee Jae-myung met Japan's prime minister. They discussed the threat from North Korea."
+    assert "inter-korean-relations" not in {t.topic for t in tagger.tag("", other)}
+
+
+def test_korean_particles_and_compounds(tagger: Tagger) -> None:
+    def found(text: str) -> list[tuple[str, str]]:
+        return [(m.term, m.ref) for m in tagger.matcher.find("text", text)]
+
+    assert ("핵을", "phrase:핵") in found("북한은 핵을 포기하지 않는다")
+    assert found("핵심 의제") == []  # 핵 ("nuclear") is not read inside 핵심 ("core")
+    assert found("북, 미사일")[0] == ("북", "north-korea")
+    assert ("북쪽", "north-korea") not in found("북쪽 지역")
+    assert ("미사일", "phrase:미사일") in found("순항미사일 발사")  # end of a compound
+    assert [r for _, r in found("발사탄도미사일")] == ["phrase:발사", "phrase:탄도미사일"]
+    assert found("남북 당국회담") == [("남북", "phrase:남북")]  # 국회 is not in 당국회담
+    assert found("태평양에서") == []  # a name is never the end of a compound
+
+
+def test_only_rules_whose_terms_occur_are_evaluated(tagger: Tagger) -> None:
+    """The rule index changes nothing: the same tags as trying every rule."""
+    every_rule = Tagger(tagger.taxonomy)
+    every_rule._by_term = {
+        ref: list(range(len(every_rule._rules)))
+        for rule in every_rule._rules
+        for ref in rule.trigger
+    }
+    for item in load_labelled(LABELLED):
+        assert tagger.tag(item["title"], item["text"]) == every_rule.tag(
+            item["title"], item["text"]
+        )
+
+
+def _taxonomy(*topics: TopicConfig) -> Taxonomy:
+    return Taxonomy(
+        entities={"seoul": EntityConfig(id="seoul", type="place", name="Seoul", aliases=["Seoul"])},
+        groups={"talks": GroupConfig(phrases=["talks"])},
+        topics=list(topics),
+    )
 
 
 @pytest.mark.parametrize(
@@ -115,6 +185,18 @@ def test_none_of_vetoes(tagger: Tagger) -> None:
             "unknown topic 'p'",
         ),
         ("groups:\n  g: {entities: [ghost]}\n", "groups.g.entities[0]", "unknown entity 'ghost'"),
+        (
+            "topics:\n  - id: t\n    name: T\n    any_of: [g]\n    against: {ghost: 1}\n"
+            "groups:\n  g: {phrases: [x]}\n",
+            "topics[0] (t).against[0]",
+            "unknown group or entity 'ghost'",
+        ),
+        (
+            "topics:\n  - id: t\n    name: T\n    any_of: [g]\n    also: [{near: [g]}]\n"
+            "groups:\n  g: {phrases: [x]}\n",
+            "topics[0] (t).also[0]",
+            "",
+        ),
         (
             "topics:\n  - id: t\n    name: T\n    any_of: [g]\n    window: fortnight\n"
             "groups:\n  g: {phrases: [x]}\n",
@@ -146,18 +228,10 @@ def test_labelled_set_meets_accuracy_targets(tagger: Tagger) -> None:
 
 
 def test_word_window_needs_the_terms_within_n_words() -> None:
-    from pipeline.config import EntityConfig, GroupConfig, Taxonomy, TopicConfig
-
-    taxonomy = Taxonomy(
-        entities={"seoul": EntityConfig(id="seoul", type="place", name="Seoul", aliases=["Seoul"])},
-        groups={"talks": GroupConfig(phrases=["talks"])},
-        topics=[
-            TopicConfig(
-                id="t", name="T", all_of=["seoul", "talks"], near=["seoul", "talks"], window=5
-            )
-        ],
+    topic = TopicConfig(
+        id="t", name="T", all_of=["seoul", "talks"], near=["seoul", "talks"], window=5
     )
-    tagger = Tagger(taxonomy)
+    tagger = Tagger(_taxonomy(topic))
     near = tagger.tag("", "Seoul said the talks went well. Seoul again. Talks again.")
     assert near and near[0].window == "Seoul said the talks"
     far = "Seoul " + "word " * 10 + "talks"
