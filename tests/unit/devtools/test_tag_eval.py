@@ -13,4 +13,4 @@ def test_language_from_the_field_or_the_script() -> None:
 def test_micro_pools_every_topic() -> None:
     total = micro({"a": TopicScore(tp=3, fp=1), "b": TopicScore(tp=1, fn=3)})
     assert (total.tp, total.fp, total.fn) == (4, 1, 3)
-    assert total.precision == 0.8 and total.recall == 0.5
+    assert total.precision == 0.8 and total.recall == 4 / 7
