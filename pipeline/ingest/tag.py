@@ -218,6 +218,47 @@ class _Layout:
         return LATE_WEIGHT if position > LATE_SHARE else BODY_WEIGHT
 
 
+class _Article:
+    """One article's mentions by term, and what rules ask of them (a group's mentions,
+    their weight, the sentences they are in), each computed once however many rules ask."""
+
+    def __init__(self, title: str, text: str, mentions: list[Mention]) -> None:
+        self.title = title
+        self.layout = _Layout(text)
+        self.by_ref: dict[str, list[Mention]] = {}
+        for mention in mentions:
+            self.by_ref.setdefault(mention.ref, []).append(mention)
+        self.present = frozenset(self.by_ref)
+        # Keyed by the identity of the Tagger's interned groups (they live as long as it).
+        self._mentions: dict[int, list[Mention]] = {}
+        self._weights: dict[int, float] = {}
+        self._units: dict[tuple[int, str], set[tuple[int, int]]] = {}
+
+    def mentions(self, refs: frozenset[str]) -> list[Mention]:
+        found = self._mentions.get(id(refs))
+        if found is None:
+            found = [m for ref in refs & self.present for m in self.by_ref[ref]]
+            self._mentions[id(refs)] = found
+        return found
+
+    def weight(self, refs: frozenset[str]) -> float:
+        total = self._weights.get(id(refs))
+        if total is None:
+            total = sum(self.layout.weight(m) for m in self.mentions(refs))
+            self._weights[id(refs)] = total
+        return total
+
+    def units(self, refs: frozenset[str], kind: str) -> set[tuple[int, int]]:
+        """The sentences or paragraphs of the text that mention `refs`."""
+        key = (id(refs), kind)
+        found = self._units.get(key)
+        if found is None:
+            texts = (m for m in self.mentions(refs) if m.field == "text")
+            found = {self.layout.unit(kind, m.start) for m in texts}
+            self._units[key] = found
+        return found
+
+
 @dataclass(frozen=True)
 class _Rule:
     topic: TopicConfig
@@ -245,6 +286,7 @@ class Tagger:
         self.taxonomy = taxonomy
         self.matcher = Matcher(taxonomy)
         self._parents = {t.id: t.parent for t in taxonomy.topics if t.parent}
+        self._groups: dict[str, frozenset[str]] = {}
         self._rules = [self._compile(t, r) for t in taxonomy.topics for r in t.rules()]
         self._by_term: dict[str, list[int]] = {}
         for position, rule in enumerate(self._rules):
@@ -252,10 +294,17 @@ class Tagger:
                 self._by_term.setdefault(ref, []).append(position)
 
     def _refs(self, term: str) -> frozenset[str]:
-        group = self.taxonomy.groups.get(term)
-        if group is None:
-            return frozenset({term})  # an entity id
-        return frozenset(group.entities) | {phrase_ref(p) for p in group.phrases}
+        """A group's (or entity's) terms: one object per group, shared by every rule, so
+        an article computes what it needs of a group once."""
+        refs = self._groups.get(term)
+        if refs is None:
+            group = self.taxonomy.groups.get(term)
+            if group is None:
+                refs = frozenset({term})  # an entity id
+            else:
+                refs = frozenset(group.entities) | {phrase_ref(p) for p in group.phrases}
+            self._groups[term] = refs
+        return refs
 
     def _compile(self, topic: TopicConfig, config: RuleConfig) -> _Rule:
         def union(terms: list[str]) -> frozenset[str]:
@@ -277,57 +326,15 @@ class Tagger:
     def analyze(self, title: str | None, text: str) -> TagResult:
         title = title or ""
         mentions = self.matcher.find("title", title) + self.matcher.find("text", text)
-        by_ref: dict[str, list[Mention]] = {}
-        for mention in mentions:
-            by_ref.setdefault(mention.ref, []).append(mention)
-        layout = _Layout(text)
-        present = frozenset(by_ref)
-        candidates = sorted({i for ref in present for i in self._by_term.get(ref, ())})
+        article = _Article(title, text, mentions)
+        candidates = {i for ref in article.present for i in self._by_term.get(ref, ())}
         best: dict[str, Tag] = {}
-        for position in candidates:
+        for position in sorted(candidates):
             rule = self._rules[position]
-            tag = self._match(rule, by_ref, present, layout, title)
+            tag = _match(rule, article)
             if tag and (rule.topic.id not in best or tag.score > best[rule.topic.id].score):
                 best[rule.topic.id] = tag
         return TagResult(self._with_parents(list(best.values())), self._entities(mentions))
-
-    def _match(
-        self,
-        rule: _Rule,
-        by_ref: dict[str, list[Mention]],
-        present: frozenset[str],
-        layout: _Layout,
-        title: str,
-    ) -> Tag | None:
-        if not rule.none_of.isdisjoint(present) or any(
-            refs.isdisjoint(present) for refs in rule.all_of
-        ):
-            return None  # cheap checks first: most rules fail here
-        groups = [[m for ref in refs for m in by_ref.get(ref, ())] for refs in rule.all_of]
-        alternatives = [m for ref in rule.any_of for m in by_ref.get(ref, ())]
-        if not all(groups) or (rule.any_of and not alternatives):
-            return None
-        unique = sorted(
-            {m for group in [*groups, alternatives] for m in group},
-            key=lambda m: (m.field != "title", m.start),
-        )
-        if len(unique) < rule.config.min_mentions:
-            return None
-        window = None
-        if rule.near:
-            window = _meeting_window(rule, by_ref, layout, title)
-            if window is None:
-                return None
-        # The weakest group decides: a topic is only as present as its least-mentioned
-        # part, so an incidental late mention of one side cannot ride on the other's.
-        scored = groups or [alternatives]
-        score = min(sum(layout.weight(m) for m in group) for group in scored)
-        for refs, weight in rule.against:
-            score -= weight * sum(layout.weight(m) for ref in refs for m in by_ref.get(ref, ()))
-        score = round(score, 2)
-        if score < rule.config.min_score:
-            return None
-        return Tag(rule.topic.id, score, unique[:MAX_EVIDENCE], window)
 
     def _with_parents(self, tags: list[Tag]) -> list[Tag]:
         tagged = {tag.topic: tag for tag in tags}
@@ -347,25 +354,55 @@ class Tagger:
         return hits
 
 
-def _meeting_window(
-    rule: _Rule, by_ref: dict[str, list[Mention]], layout: _Layout, title: str
-) -> str | None:
+def _match(rule: _Rule, article: _Article) -> Tag | None:
+    """The rule's tag on the article, or None; the cheap checks come first."""
+    present = article.present
+    if not rule.none_of.isdisjoint(present) or any(
+        refs.isdisjoint(present) for refs in rule.all_of
+    ):
+        return None
+    if rule.any_of and rule.any_of.isdisjoint(present):
+        return None
+    # The weakest group decides: a topic is only as present as its least-mentioned
+    # part, so an incidental late mention of one side cannot ride on the other's.
+    scored = rule.all_of or [rule.any_of]
+    score = min(article.weight(refs) for refs in scored)
+    for refs, weight in rule.against:
+        score -= weight * article.weight(refs)
+    score = round(score, 2)
+    if score < rule.config.min_score:
+        return None
+    groups = [article.mentions(refs) for refs in rule.all_of]
+    if rule.any_of:
+        groups.append(article.mentions(rule.any_of))
+    distinct = {id(m): m for group in groups for m in group}
+    if len(distinct) < rule.config.min_mentions:
+        return None
+    window = None
+    if rule.near:
+        window = _meeting_window(rule, article)
+        if window is None:
+            return None
+    evidence = sorted(distinct.values(), key=lambda m: (m.field != "title", m.start))
+    return Tag(rule.topic.id, score, evidence[:MAX_EVIDENCE], window)
+
+
+def _meeting_window(rule: _Rule, article: _Article) -> str | None:
     """The first title/sentence/paragraph/N-word span holding a mention of every near term."""
-    groups = [[m for ref in refs for m in by_ref.get(ref, ())] for refs in rule.near]
+    groups = [article.mentions(refs) for refs in rule.near]
     if any(not group for group in groups):
         return None
     if all(any(m.field == "title" for m in group) for group in groups):
-        return title
-    text_groups = [[m for m in group if m.field == "text"] for group in groups]
+        return article.title
     window = rule.config.window
     if isinstance(window, int):
-        return _word_window(text_groups, layout, window)
-    units = [{layout.unit(window, m.start) for m in group} for group in text_groups]
-    shared = set.intersection(*units) if units else set()
+        text_groups = [[m for m in group if m.field == "text"] for group in groups]
+        return _word_window(text_groups, article.layout, window)
+    shared = set.intersection(*(article.units(refs, window) for refs in rule.near))
     if not shared:
         return None
     start, end = min(shared)
-    return layout.text[start:end].strip()[:MAX_WINDOW_CHARS]
+    return article.layout.text[start:end].strip()[:MAX_WINDOW_CHARS]
 
 
 def _word_window(groups: list[list[Mention]], layout: _Layout, size: int) -> str | None:
