@@ -7,9 +7,8 @@ twelve of its texts per article, so each is about 3,000 characters like a real
 story. Measured in the same run: newsmon's Tagger with the starter taxonomy
 (config/topics.yaml), with a generated 1,000-topic taxonomy (random rules over
 the starter entities plus 300 generated phrase groups), the same 1,000 topics with
-every rule tried on every article (what the Tagger did before it indexed its rules by
-their terms), and, as the baseline, the naive approach of one compiled regex per alias
-over the starter taxonomy.
+every rule fully checked on every article (no array filter first), and, as the
+baseline, the naive approach of one compiled regex per alias over the starter taxonomy.
 """
 
 from __future__ import annotations
@@ -87,12 +86,11 @@ def naive_matcher(taxonomy: Taxonomy) -> Callable[[str, str], int]:
     return run
 
 
-def every_rule_tagger(taxonomy: Taxonomy) -> Tagger:
-    """A Tagger that tries every rule on every article, whatever terms occurred."""
-    tagger = Tagger(taxonomy)
-    everything = list(range(len(tagger._rules)))
-    tagger._by_term = {ref: everything for rule in tagger._rules for ref in rule.trigger}
-    return tagger
+class EveryRuleTagger(Tagger):
+    """Every rule fully checked on every article, with no array filter first."""
+
+    def _candidates(self, article: object) -> list[int]:
+        return list(range(len(self._rules)))
 
 
 def rate(func: Callable[[str, str], object], articles: list[tuple[str, str]]) -> float:
@@ -121,11 +119,11 @@ def main() -> int:
         "generated_topics": len(large.topics),
         "generated_articles_per_s": round(rate(large_tagger.analyze, articles)),
         "generated_every_rule_articles_per_s": round(
-            rate(every_rule_tagger(large).analyze, articles[:500])
+            rate(EveryRuleTagger(large).analyze, articles[:500])
         ),
         "naive_regex_articles_per_s": round(rate(naive_matcher(starter), articles[:300])),
     }
-    result["rule_index_speedup"] = round(
+    result["filter_speedup"] = round(
         result["generated_articles_per_s"] / result["generated_every_rule_articles_per_s"], 1
     )
     result["speedup_vs_naive"] = round(
@@ -145,8 +143,8 @@ def main() -> int:
     )
     print(
         f"  the same, every rule tried on every article: "
-        f"{result['generated_every_rule_articles_per_s']:>6} articles/s -> the rule index is"
-        f" {result['rule_index_speedup']}x faster"
+        f"{result['generated_every_rule_articles_per_s']:>6} articles/s -> the filter is"
+        f" {result['filter_speedup']}x faster"
     )
     print(
         f"  baseline, one regex per alias (starter): "

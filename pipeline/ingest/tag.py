@@ -19,9 +19,10 @@ lead, 1 in the body, 0.5 late in the text, less the weighted mentions of its `ag
 terms (a story mainly about something else). A tagged topic also tags its `parent` (and
 its parent's parent).
 
-Only the rules that can hold are looked at: each rule is indexed under the terms of one
-required group, so an article's mentions pick its candidate rules (a taxonomy of
-thousands of topics costs little more than the starter one).
+Only the rules that can hold are looked at: the cheap checks (required groups
+mentioned, no veto, the score) run for every rule at once as array operations over the
+article's weight per group, and what rules ask of an article is computed once per
+group, so a taxonomy of a thousand topics costs a few times the starter one.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from datetime import datetime
 from functools import cached_property
 
 import ahocorasick
+import numpy as np
 
 from pipeline.config import RuleConfig, Taxonomy, TopicConfig
 from pipeline.models import Article, EntityHit, Mention, Tag, TaggedArticle
@@ -232,6 +234,7 @@ class _Article:
         # Keyed by the identity of the Tagger's interned groups (they live as long as it).
         self._mentions: dict[int, list[Mention]] = {}
         self._weights: dict[int, float] = {}
+        self._ref_weights: dict[str, float] = {}
         self._units: dict[tuple[int, str], set[tuple[int, int]]] = {}
 
     def mentions(self, refs: frozenset[str]) -> list[Mention]:
@@ -244,8 +247,16 @@ class _Article:
     def weight(self, refs: frozenset[str]) -> float:
         total = self._weights.get(id(refs))
         if total is None:
-            total = sum(self.layout.weight(m) for m in self.mentions(refs))
+            total = sum(self.ref_weight(ref) for ref in refs & self.present)
             self._weights[id(refs)] = total
+        return total
+
+    def ref_weight(self, ref: str) -> float:
+        """The summed weights of one term's mentions."""
+        total = self._ref_weights.get(ref)
+        if total is None:
+            total = sum(self.layout.weight(m) for m in self.by_ref.get(ref, ()))
+            self._ref_weights[ref] = total
         return total
 
     def units(self, refs: frozenset[str], kind: str) -> set[tuple[int, int]]:
@@ -270,9 +281,66 @@ class _Rule:
     near: list[frozenset[str]]
 
     @property
-    def trigger(self) -> frozenset[str]:
-        """Terms of which one must be mentioned for the rule to hold (its index keys)."""
-        return min(self.all_of, key=len) if self.all_of else self.any_of
+    def required(self) -> list[frozenset[str]]:
+        """Groups of which each must be mentioned."""
+        return [*self.all_of, self.any_of] if self.any_of else self.all_of
+
+    @property
+    def scored(self) -> list[frozenset[str]]:
+        """Groups whose weakest one gives the score."""
+        return self.all_of or [self.any_of]
+
+
+class _ScoreFilter:
+    """Every rule's cheap checks at once: which required groups are mentioned, whether
+    a vetoing one is, and the score against min_score, as array operations over the
+    article's weight per group. Only the rules that pass go on to the costly checks
+    (mentions, co-occurrence window, evidence), so thousands of topics cost little more
+    than ten."""
+
+    def __init__(self, rules: list[_Rule]) -> None:
+        index: dict[frozenset[str], int] = {}
+
+        def group(refs: frozenset[str]) -> int:
+            return index.setdefault(refs, len(index))
+
+        needed = [[group(refs) for refs in rule.required] for rule in rules]
+        scored = [[group(refs) for refs in rule.scored] for rule in rules]
+        vetoed = [[group(rule.none_of)] if rule.none_of else [] for rule in rules]
+        against = [[group(refs) for refs, _ in rule.against] for rule in rules]
+        self.groups = len(index)
+        self.present_always, self.absent_always = self.groups, self.groups + 1
+        self.needed = self._matrix(needed, self.present_always)
+        self.scored = self._matrix(scored, self.present_always)
+        self.vetoed = self._matrix(vetoed, self.absent_always)
+        self.against = self._matrix(against, self.absent_always)
+        factors = [[w for _, w in rule.against] for rule in rules]
+        width = self.against.shape[1]
+        self.factors = np.array([f + [0.0] * (width - len(f)) for f in factors], dtype=float)
+        self.min_score = np.array([rule.config.min_score for rule in rules], dtype=float)
+        self.ref_groups: dict[str, list[int]] = {}
+        for refs, position in index.items():
+            for ref in refs:
+                self.ref_groups.setdefault(ref, []).append(position)
+
+    @staticmethod
+    def _matrix(rows: list[list[int]], pad: int) -> np.ndarray:
+        width = max((len(row) for row in rows), default=0) or 1
+        return np.array([row + [pad] * (width - len(row)) for row in rows], dtype=np.intp)
+
+    def passing(self, article: _Article) -> list[int]:
+        weights = np.zeros(self.groups + 2)
+        weights[self.present_always] = np.inf  # pads: ignored by all() and min()
+        for ref in article.present:
+            groups = self.ref_groups.get(ref)
+            if groups:
+                weights[groups] += article.ref_weight(ref)
+        mentioned = (weights[self.needed] > 0).all(axis=1)
+        mentioned &= (weights[self.vetoed] == 0).all(axis=1)
+        score = weights[self.scored].min(axis=1)
+        score -= (weights[self.against] * self.factors).sum(axis=1)
+        passing = mentioned & (np.round(score, 2) >= self.min_score)
+        return np.flatnonzero(passing).tolist()
 
 
 @dataclass(frozen=True)
@@ -288,10 +356,7 @@ class Tagger:
         self._parents = {t.id: t.parent for t in taxonomy.topics if t.parent}
         self._groups: dict[str, frozenset[str]] = {}
         self._rules = [self._compile(t, r) for t in taxonomy.topics for r in t.rules()]
-        self._by_term: dict[str, list[int]] = {}
-        for position, rule in enumerate(self._rules):
-            for ref in rule.trigger:
-                self._by_term.setdefault(ref, []).append(position)
+        self._filter = _ScoreFilter(self._rules)
 
     def _refs(self, term: str) -> frozenset[str]:
         """A group's (or entity's) terms: one object per group, shared by every rule, so
@@ -327,14 +392,17 @@ class Tagger:
         title = title or ""
         mentions = self.matcher.find("title", title) + self.matcher.find("text", text)
         article = _Article(title, text, mentions)
-        candidates = {i for ref in article.present for i in self._by_term.get(ref, ())}
         best: dict[str, Tag] = {}
-        for position in sorted(candidates):
+        for position in self._candidates(article):
             rule = self._rules[position]
             tag = _match(rule, article)
             if tag and (rule.topic.id not in best or tag.score > best[rule.topic.id].score):
                 best[rule.topic.id] = tag
         return TagResult(self._with_parents(list(best.values())), self._entities(mentions))
+
+    def _candidates(self, article: _Article) -> list[int]:
+        """The rules worth a full look (those passing the cheap checks), in order."""
+        return self._filter.passing(article)
 
     def _with_parents(self, tags: list[Tag]) -> list[Tag]:
         tagged = {tag.topic: tag for tag in tags}
