@@ -49,7 +49,7 @@ LATE_SHARE = 0.67  # past two thirds of the text a mention is incidental
 MAX_EVIDENCE = 20
 MAX_WINDOW_CHARS = 400
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
+_SENTENCE_END = re.compile(r"[.!?。]\s+|\n+")  # a sentence starts where a match ends
 _WORD = re.compile(r"\w+")
 
 
@@ -329,12 +329,15 @@ class _ScoreFilter:
         return np.array([row + [pad] * (width - len(row)) for row in rows], dtype=np.intp)
 
     def passing(self, article: _Article) -> list[int]:
-        weights = np.zeros(self.groups + 2)
-        weights[self.present_always] = np.inf  # pads: ignored by all() and min()
+        positions: list[int] = []
+        amounts: list[float] = []
         for ref in article.present:
             groups = self.ref_groups.get(ref)
             if groups:
-                weights[groups] += article.ref_weight(ref)
+                positions += groups
+                amounts += [article.ref_weight(ref)] * len(groups)
+        weights = np.bincount(positions, amounts, minlength=self.groups + 2).astype(float)
+        weights[self.present_always] = np.inf  # pads: ignored by all() and min()
         mentioned = (weights[self.needed] > 0).all(axis=1)
         mentioned &= (weights[self.vetoed] == 0).all(axis=1)
         score = weights[self.scored].min(axis=1)
