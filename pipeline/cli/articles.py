@@ -98,7 +98,8 @@ def tag_command(args: argparse.Namespace) -> int:
         print('newsmon: expected {"title": "...", "text": "..."} on stdin', file=sys.stderr)
         return EXIT_CONFIG
     title = data.get("title") if isinstance(data.get("title"), str) else None
-    result = Tagger(load_topics(settings)).analyze(title, data["text"])
+    tagger = Tagger(load_topics(settings))
+    result = tagger.analyze(title, data["text"])
     if not args.explain:
         print_json(
             {
@@ -119,6 +120,8 @@ def tag_command(args: argparse.Namespace) -> int:
                 "  matched: "
                 + ", ".join(f"{m.term} [{m.field} {m.start}-{m.end}]" for m in tag.evidence)
             )
+    for topic, why in tagger.why_not(title, data["text"]).items():
+        print(f"not {topic}: {why}")
     if result.entities:
         print(
             "entities: " + ", ".join(f"{e.name} ({e.type}, {e.mentions})" for e in result.entities)

@@ -403,6 +403,22 @@ class Tagger:
                 best[rule.topic.id] = tag
         return TagResult(self._with_parents(list(best.values())), self._entities(mentions))
 
+    def why_not(self, title: str | None, text: str) -> dict[str, str]:
+        """For each topic that is not tagged but has a term mentioned: why, rule by rule
+        (`newsmon tag --explain`)."""
+        title = title or ""
+        mentions = self.matcher.find("title", title) + self.matcher.find("text", text)
+        article = _Article(title, text, mentions)
+        tagged = {tag.topic for tag in self.analyze(title, text).tags}
+        reasons: dict[str, list[str]] = {}
+        for rule in self._rules:
+            topic = rule.topic.id
+            mentioned = any(not refs.isdisjoint(article.present) for refs in rule.required)
+            if topic in tagged or not mentioned:
+                continue
+            reasons.setdefault(topic, []).append(_why_not(rule, article))
+        return {topic: "; or ".join(why) for topic, why in reasons.items()}
+
     def _candidates(self, article: _Article) -> list[int]:
         """The rules worth a full look (those passing the cheap checks), in order."""
         return self._filter.passing(article)
@@ -456,6 +472,34 @@ def _match(rule: _Rule, article: _Article) -> Tag | None:
             return None
     evidence = sorted(distinct.values(), key=lambda m: (m.field != "title", m.start))
     return Tag(rule.topic.id, score, evidence[:MAX_EVIDENCE], window)
+
+
+def _why_not(rule: _Rule, article: _Article) -> str:
+    """The first check of `_match` that the rule fails on the article, in words."""
+    config, present = rule.config, article.present
+    if not rule.none_of.isdisjoint(present):
+        return f"vetoed by {' / '.join(config.none_of)}"
+    pairs = zip(config.all_of, rule.all_of, strict=True)
+    missing = [name for name, refs in pairs if refs.isdisjoint(present)]
+    if missing:
+        return f"no mention of {', '.join(missing)}"
+    if rule.any_of and rule.any_of.isdisjoint(present):
+        return f"no mention of any of {', '.join(config.any_of)}"
+    names = config.all_of or [" / ".join(config.any_of)]
+    weights = [article.weight(refs) for refs in rule.scored]
+    weakest = min(range(len(weights)), key=weights.__getitem__)
+    against = sum(factor * article.weight(refs) for refs, factor in rule.against)
+    score = round(weights[weakest] - against, 2)
+    if score < config.min_score:
+        less = f", less {against:g} for {', '.join(config.against)}" if against else ""
+        return (
+            f"score {score:g} < {config.min_score:g} ({names[weakest]} {weights[weakest]:g}{less})"
+        )
+    distinct = {id(m) for refs in rule.required for m in article.mentions(refs)}
+    if len(distinct) < config.min_mentions:
+        return f"{len(distinct)} mentions < {config.min_mentions}"
+    where = config.window if isinstance(config.window, str) else f"{config.window} words"
+    return f"{' and '.join(config.near)} never within one {where}"
 
 
 def _meeting_window(rule: _Rule, article: _Article) -> str | None:

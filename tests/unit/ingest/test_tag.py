@@ -147,6 +147,22 @@ def test_korean_particles_and_compounds(tagger: Tagger) -> None:
     assert found("태평양에서") == []  # a name is never the end of a compound
 
 
+def test_why_a_topic_was_not_tagged(tagger: Tagger) -> None:
+    text = (
+        "Vladimir Putin and Xi Jinping discussed trade in Moscow. They said pressure over "
+        "North Korea's nuclear weapons would not help.\nMost of the talks were about gas."
+    )
+    why = tagger.why_not("Putin and Xi discuss trade", text)
+    assert "russia-china-relations" not in why  # tagged
+    assert why["russia-dprk-relations"] == "score 1.5 < 2 (dprk 1.5)"  # one passing mention
+    assert why["dprk-missile-tests"] == "no mention of missile-terms, launch-terms"
+    assert "sanctions" not in why  # none of its terms is mentioned: nothing to explain
+    impeachment = tagger.why_not("Impeachment inquiry", "It examined aid to Ukraine in the war.")
+    # "war" ends the text (weight 0.5), the title's impeachment (3) comes off.
+    expected = "score -2.5 < 1 (war-terms 0.5, less 3 for impeachment-terms)"
+    assert impeachment["ukraine-war"] == expected
+
+
 def test_the_score_filter_drops_no_rule_that_holds(tagger: Tagger) -> None:
     """The array filter changes nothing: the same tags as the full check of every rule."""
 
