@@ -33,6 +33,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import NamedTuple
 
 import ahocorasick
 import numpy as np
@@ -78,13 +79,6 @@ KOREAN_PARTICLES = (
 )
 
 
-def _korean_compound(text: str, start: int, key: str) -> bool:
-    """A Korean phrase of three or more syllables at the end of a compound (순항미사일,
-    군통신선) is still that phrase; shorter ones are too ambiguous (국회 in 당국회담), so
-    their compounds are listed as phrases of their own (시험발사, 독자제재)."""
-    return len(key) >= 3 and _is_hangul(key[0]) and _is_hangul(text[start - 1])
-
-
 def _lower(text: str) -> str:
     """Lower-case without changing the length, so offsets stay valid."""
     lowered = text.lower()
@@ -93,11 +87,23 @@ def _lower(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
-@dataclass(frozen=True)
-class _Pattern:
+class _Pattern(NamedTuple):
     ref: str  # entity id or "phrase:<phrase>"
     exact: str | None  # the alias as written, when it must match in capitals
     prefix: bool  # alias ended in "*": any word ending may follow
+    phrase: bool  # a group's phrase, not an entity's name
+
+
+class _Key(NamedTuple):
+    """An automaton key (a lower-cased alias) and what its matches need checking."""
+
+    length: int
+    # A Korean phrase of three or more syllables at the end of a compound (순항미사일,
+    # 군통신선) is still that phrase; shorter ones are too ambiguous (국회 in 당국회담),
+    # so their compounds are listed as phrases of their own (시험발사, 독자제재).
+    compound: bool
+    korean_end: bool  # a Korean word: particles may follow (only particles, if one syllable)
+    patterns: tuple[_Pattern, ...]
 
 
 class Matcher:
@@ -113,7 +119,10 @@ class Matcher:
                 self._add(patterns, phrase, phrase_ref(phrase))
         self._automaton = ahocorasick.Automaton()
         for key, entries in patterns.items():
-            self._automaton.add_word(key, (key, entries))
+            compound = len(key) >= 3 and _is_hangul(key[0])
+            self._automaton.add_word(
+                key, _Key(len(key), compound, _is_hangul(key[-1]), tuple(entries))
+            )
         if patterns:
             self._automaton.make_automaton()
         self._empty = not patterns
@@ -127,38 +136,39 @@ class Matcher:
         exact = term if term.isupper() and sum(c.isalpha() for c in term) >= 2 else None
         entries = patterns.setdefault(_lower(term), [])
         if not any(p.ref == ref for p in entries):
-            entries.append(_Pattern(ref, exact, prefix))
+            entries.append(_Pattern(ref, exact, prefix, ref.startswith("phrase:")))
 
     def find(self, field: str, text: str) -> list[Mention]:
+        """Every alias and phrase in `text`, on word boundaries (the hot loop of tagging:
+        ~100 matches an article, so it is kept flat)."""
         if self._empty or not text:
             return []
+        size = len(text)
         found: list[tuple[int, int, int, str]] = []
-        for last, (key, entries) in self._automaton.iter(_lower(text)):
-            start = last - len(key) + 1
+        for last, (length, compound, korean_end, patterns) in self._automaton.iter(_lower(text)):
+            start = last - length + 1
             bound = start == 0 or not text[start - 1].isalnum()
-            if not bound and not _korean_compound(text, start, key):
+            if not bound and not (compound and _is_hangul(text[start - 1])):
                 continue
-            for pattern in entries:
-                if not bound and not pattern.ref.startswith("phrase:"):
+            core_end = last + 1
+            for ref, exact, prefix, phrase in patterns:
+                if not bound and not phrase:
                     continue  # names are never the end of a compound (평양 in 태평양)
-                end = self._end(text, start, len(key), pattern)
-                if end is not None:
-                    found.append((start, end, start + len(key), pattern.ref))
+                if exact is not None and text[start:core_end] != exact:
+                    continue
+                end = core_end
+                if prefix or (korean_end and length > 1):
+                    while end < size and text[end].isalnum():
+                        end += 1
+                else:
+                    if korean_end:
+                        end += next(
+                            (len(p) for p in KOREAN_PARTICLES if text.startswith(p, end)), 0
+                        )
+                    if end < size and text[end].isalnum():
+                        continue
+                found.append((start, end, core_end, ref))
         return _leftmost_longest(field, text, found)
-
-    @staticmethod
-    def _end(text: str, start: int, length: int, pattern: _Pattern) -> int | None:
-        end = start + length
-        if pattern.exact is not None and text[start:end] != pattern.exact:
-            return None
-        if pattern.prefix or (_is_hangul(text[end - 1]) and length > 1):
-            while end < len(text) and text[end].isalnum():
-                end += 1
-            return end
-        if _is_hangul(text[end - 1]):
-            particle = next((p for p in KOREAN_PARTICLES if text.startswith(p, end)), "")
-            end += len(particle)
-        return None if end < len(text) and text[end].isalnum() else end
 
 
 def _leftmost_longest(
@@ -208,14 +218,18 @@ class _Layout:
     def word_index(self, offset: int) -> int:
         return bisect.bisect_right(self.word_starts, offset) - 1
 
+    @cached_property
+    def _lead_limits(self) -> tuple[int, int]:
+        """(text length, end of the first paragraph, or -1 when there is only one)."""
+        starts = self.paragraph_starts
+        return max(1, len(self.text)), starts[1] if len(starts) > 1 else -1
+
     def weight(self, mention: Mention) -> float:
         if mention.field == "title":
             return TITLE_WEIGHT
-        position = mention.start / max(1, len(self.text))
-        in_first_paragraph = (
-            len(self.paragraph_starts) > 1 and mention.start < self.paragraph_starts[1]
-        )
-        if position < LEAD_SHARE or in_first_paragraph:
+        size, first_paragraph_end = self._lead_limits
+        position = mention.start / size
+        if position < LEAD_SHARE or mention.start < first_paragraph_end:
             return LEAD_WEIGHT
         return LATE_WEIGHT if position > LATE_SHARE else BODY_WEIGHT
 
@@ -228,13 +242,17 @@ class _Article:
         self.title = title
         self.layout = _Layout(text)
         self.by_ref: dict[str, list[Mention]] = {}
+        self._ref_weights: dict[str, float] = {}
+        weight = self.layout.weight
         for mention in mentions:
             self.by_ref.setdefault(mention.ref, []).append(mention)
+            self._ref_weights[mention.ref] = self._ref_weights.get(mention.ref, 0.0) + weight(
+                mention
+            )
         self.present = frozenset(self.by_ref)
         # Keyed by the identity of the Tagger's interned groups (they live as long as it).
         self._mentions: dict[int, list[Mention]] = {}
         self._weights: dict[int, float] = {}
-        self._ref_weights: dict[str, float] = {}
         self._units: dict[tuple[int, str], set[tuple[int, int]]] = {}
 
     def mentions(self, refs: frozenset[str]) -> list[Mention]:
@@ -253,11 +271,7 @@ class _Article:
 
     def ref_weight(self, ref: str) -> float:
         """The summed weights of one term's mentions."""
-        total = self._ref_weights.get(ref)
-        if total is None:
-            total = sum(self.layout.weight(m) for m in self.by_ref.get(ref, ()))
-            self._ref_weights[ref] = total
-        return total
+        return self._ref_weights.get(ref, 0.0)
 
     def units(self, refs: frozenset[str], kind: str) -> set[tuple[int, int]]:
         """The sentences or paragraphs of the text that mention `refs`."""
