@@ -183,11 +183,3 @@ def eval_tags_command(args: argparse.Namespace) -> int:
             f" P {weakest[1].precision:.3f} R {weakest[1].recall:.3f}"
         )
     return EXIT_OK
-    print(f"{len(items)} labelled articles from {args.file}")
-    print(f"{'topic':<26}{'precision':>10}{'recall':>8}{'F1':>7}{'support':>9}")
-    for topic, s in scores.items():
-        print(f"{topic:<26}{s.precision:>10.3f}{s.recall:>8.3f}{s.f1:>7.3f}{s.support:>9}")
-        for label, ids in (("false +", s.false_positives), ("missed", s.false_negatives)):
-            if ids:
-                print(f"    {label}: {', '.join(ids)}")
-    return EXIT_OK

@@ -59,7 +59,8 @@ def _is_hangul(char: str) -> bool:
 
 
 # What may follow a one-syllable Korean alias: particles only (핵을, 북은), so that it is
-# not read inside another word (핵 in 핵심, "core"; 북 in 북쪽, "north side").
+# not read inside another word (핵 in 핵심, "core"; 북 in 북쪽, "north side"). Longest
+# first: the first that fits is taken.
 KOREAN_PARTICLES = (
     "으로",
     "에서",
@@ -242,13 +243,11 @@ class _Article:
         self.title = title
         self.layout = _Layout(text)
         self.by_ref: dict[str, list[Mention]] = {}
-        self._ref_weights: dict[str, float] = {}
-        weight = self.layout.weight
+        weights: dict[str, float] = {}
         for mention in mentions:
             self.by_ref.setdefault(mention.ref, []).append(mention)
-            self._ref_weights[mention.ref] = self._ref_weights.get(mention.ref, 0.0) + weight(
-                mention
-            )
+            weights[mention.ref] = weights.get(mention.ref, 0.0) + self.layout.weight(mention)
+        self._ref_weights = weights
         self.present = frozenset(self.by_ref)
         # Keyed by the identity of the Tagger's interned groups (they live as long as it).
         self._mentions: dict[int, list[Mention]] = {}
@@ -309,8 +308,8 @@ class _ScoreFilter:
     """Every rule's cheap checks at once: which required groups are mentioned, whether
     a vetoing one is, and the score against min_score, as array operations over the
     article's weight per group. Only the rules that pass go on to the costly checks
-    (mentions, co-occurrence window, evidence), so thousands of topics cost little more
-    than ten."""
+    (mentions, co-occurrence window, evidence): a rule that cannot hold costs a few array
+    elements, not a Python call."""
 
     def __init__(self, rules: list[_Rule]) -> None:
         index: dict[frozenset[str], int] = {}
@@ -464,19 +463,10 @@ def _match(rule: _Rule, article: _Article) -> Tag | None:
         return None
     if rule.any_of and rule.any_of.isdisjoint(present):
         return None
-    # The weakest group decides: a topic is only as present as its least-mentioned
-    # part, so an incidental late mention of one side cannot ride on the other's.
-    scored = rule.all_of or [rule.any_of]
-    score = min(article.weight(refs) for refs in scored)
-    for refs, weight in rule.against:
-        score -= weight * article.weight(refs)
-    score = round(score, 2)
+    score = _score(rule, article)
     if score < rule.config.min_score:
         return None
-    groups = [article.mentions(refs) for refs in rule.all_of]
-    if rule.any_of:
-        groups.append(article.mentions(rule.any_of))
-    distinct = {id(m): m for group in groups for m in group}
+    distinct = {id(m): m for refs in rule.required for m in article.mentions(refs)}
     if len(distinct) < rule.config.min_mentions:
         return None
     window = None
@@ -486,6 +476,16 @@ def _match(rule: _Rule, article: _Article) -> Tag | None:
             return None
     evidence = sorted(distinct.values(), key=lambda m: (m.field != "title", m.start))
     return Tag(rule.topic.id, score, evidence[:MAX_EVIDENCE], window)
+
+
+def _score(rule: _Rule, article: _Article) -> float:
+    """The weakest group decides: a topic is only as present as its least-mentioned
+    part, so an incidental late mention of one side cannot ride on the other's; less the
+    weighted mentions of the `against` terms."""
+    score = min(article.weight(refs) for refs in rule.scored)
+    for refs, factor in rule.against:
+        score -= factor * article.weight(refs)
+    return round(score, 2)
 
 
 def _why_not(rule: _Rule, article: _Article) -> str:
@@ -499,12 +499,12 @@ def _why_not(rule: _Rule, article: _Article) -> str:
         return f"no mention of {', '.join(missing)}"
     if rule.any_of and rule.any_of.isdisjoint(present):
         return f"no mention of any of {', '.join(config.any_of)}"
-    names = config.all_of or [" / ".join(config.any_of)]
-    weights = [article.weight(refs) for refs in rule.scored]
-    weakest = min(range(len(weights)), key=weights.__getitem__)
-    against = sum(factor * article.weight(refs) for refs, factor in rule.against)
-    score = round(weights[weakest] - against, 2)
+    score = _score(rule, article)
     if score < config.min_score:
+        names = config.all_of or [" / ".join(config.any_of)]
+        weights = [article.weight(refs) for refs in rule.scored]
+        weakest = min(range(len(weights)), key=weights.__getitem__)
+        against = sum(factor * article.weight(refs) for refs, factor in rule.against)
         less = f", less {against:g} for {', '.join(config.against)}" if against else ""
         return (
             f"score {score:g} < {config.min_score:g} ({names[weakest]} {weights[weakest]:g}{less})"
