@@ -291,11 +291,17 @@ def run_dag(env: dict[str, str], work: Path, rounds: int, es: Any, prefix: str) 
     return {"firsts": firsts, "unchanged": second}
 
 
+def _api(token: str) -> httpx.Client:
+    """One client per exchange with the REST API: each httpx.get() builds a TLS context
+    (~55 ms of CPU), and polling a run that way took 5 CPU-s from the run measured."""
+    return httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
 def _wait_until_idle(url: str, token: str, timeout: float = 300) -> None:
     """Until no DAG run is queued or running (news_alerts runs on each run's new
     articles): a round must not share the machine with the previous one's aftermath."""
     deadline = time.monotonic() + timeout
-    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as api:
+    with _api(token) as api:
         while time.monotonic() < deadline:
             busy = api.get(
                 f"{url}/api/v2/dags/~/dagRuns", params={"state": ["queued", "running"]}
@@ -345,9 +351,7 @@ def _timed_run(
     run_id = f"bench-{uuid.uuid4().hex[:10]}"
     before = cpu_ticks()
     started = time.perf_counter()
-    # One client for the whole wait: each httpx.get() builds a TLS context (~50 ms of
-    # CPU), and polling that way took 5 CPU-s from the run being measured.
-    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60) as api:
+    with _api(token) as api:
         for attempt in range(5):
             response = api.post(
                 f"{url}/api/v2/dags/{dag_id}/dagRuns",
@@ -374,10 +378,10 @@ def _timed_run(
 
 def _task_times(url: str, token: str, run_id: str) -> list[str]:
     """Each task's start and end, in seconds from the run's start (where the time goes)."""
-    headers = {"Authorization": f"Bearer {token}"}
     base = f"{url}/api/v2/dags/news_ingest/dagRuns/{run_id}"
-    run = httpx.get(base, headers=headers, timeout=60).json()
-    instances = httpx.get(f"{base}/taskInstances", headers=headers, timeout=60).json()
+    with _api(token) as api:
+        run = api.get(base).json()
+        instances = api.get(f"{base}/taskInstances").json()
     started = datetime.fromisoformat(run["start_date"])
     times = []
     for ti in sorted(instances["task_instances"], key=lambda t: t["start_date"] or ""):
@@ -390,20 +394,18 @@ def _task_times(url: str, token: str, run_id: str) -> list[str]:
 
 def _shard_results(url: str, token: str, run_id: str) -> list[int]:
     """Each shard task's peak memory, from its XCom result."""
-    headers = {"Authorization": f"Bearer {token}"}
     base = f"{url}/api/v2/dags/news_ingest/dagRuns/{run_id}/taskInstances"
-    mapped = httpx.get(f"{base}/ingest_shard/listMapped", headers=headers, timeout=60).json()
     peaks = []
-    for instance in mapped["task_instances"]:
-        entry = httpx.get(
-            f"{base}/ingest_shard/xcomEntries/return_value",
-            params={"map_index": instance["map_index"], "deserialize": True},
-            headers=headers,
-            timeout=60,
-        ).json()
-        value = entry["value"]
-        result = value if isinstance(value, dict) else json.loads(value)
-        peaks.append(int(result["peak_memory_mb"]))
+    with _api(token) as api:
+        mapped = api.get(f"{base}/ingest_shard/listMapped").json()
+        for instance in mapped["task_instances"]:
+            entry = api.get(
+                f"{base}/ingest_shard/xcomEntries/return_value",
+                params={"map_index": instance["map_index"], "deserialize": True},
+            ).json()
+            value = entry["value"]
+            result = value if isinstance(value, dict) else json.loads(value)
+            peaks.append(int(result["peak_memory_mb"]))
     return peaks
 
 

@@ -241,6 +241,7 @@ class _Article:
 
     def __init__(self, title: str, text: str, mentions: list[Mention]) -> None:
         self.title = title
+        self.mentions_found = mentions
         self.layout = _Layout(text)
         self.by_ref: dict[str, list[Mention]] = {}
         weights: dict[str, float] = {}
@@ -405,24 +406,15 @@ class Tagger:
         return self.analyze(title, text).tags
 
     def analyze(self, title: str | None, text: str) -> TagResult:
-        title = title or ""
-        mentions = self.matcher.find("title", title) + self.matcher.find("text", text)
-        article = _Article(title, text, mentions)
-        best: dict[str, Tag] = {}
-        for position in self._candidates(article):
-            rule = self._rules[position]
-            tag = _match(rule, article)
-            if tag and (rule.topic.id not in best or tag.score > best[rule.topic.id].score):
-                best[rule.topic.id] = tag
-        return TagResult(self._with_parents(list(best.values())), self._entities(mentions))
+        article = self._read(title, text)
+        tags = self._with_parents(self._best_tags(article))
+        return TagResult(tags, self._entities(article.mentions_found))
 
     def why_not(self, title: str | None, text: str) -> dict[str, str]:
         """For each topic that is not tagged but has a term mentioned: why, rule by rule
         (`newsmon tag --explain`)."""
-        title = title or ""
-        mentions = self.matcher.find("title", title) + self.matcher.find("text", text)
-        article = _Article(title, text, mentions)
-        tagged = {tag.topic for tag in self.analyze(title, text).tags}
+        article = self._read(title, text)
+        tagged = {tag.topic for tag in self._with_parents(self._best_tags(article))}
         reasons: dict[str, list[str]] = {}
         for rule in self._rules:
             topic = rule.topic.id
@@ -431,6 +423,21 @@ class Tagger:
                 continue
             reasons.setdefault(topic, []).append(_why_not(rule, article))
         return {topic: "; or ".join(why) for topic, why in reasons.items()}
+
+    def _read(self, title: str | None, text: str) -> _Article:
+        title = title or ""
+        mentions = self.matcher.find("title", title) + self.matcher.find("text", text)
+        return _Article(title, text, mentions)
+
+    def _best_tags(self, article: _Article) -> list[Tag]:
+        """Each topic's tag from its best-scoring rule that holds."""
+        best: dict[str, Tag] = {}
+        for position in self._candidates(article):
+            rule = self._rules[position]
+            tag = _match(rule, article)
+            if tag and (rule.topic.id not in best or tag.score > best[rule.topic.id].score):
+                best[rule.topic.id] = tag
+        return list(best.values())
 
     def _candidates(self, article: _Article) -> list[int]:
         """The rules worth a full look (those passing the cheap checks), in order."""
