@@ -7,8 +7,10 @@ alerts/) and run here.
 
 from __future__ import annotations
 
+import base64
+import struct
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
@@ -19,11 +21,12 @@ from elasticsearch import Elasticsearch, helpers
 from pipeline import analysis
 from pipeline.config import Settings
 from pipeline.models import Article, EntityHit, Fingerprint, Tag, TaggedArticle
-from pipeline.store.indices import Index, outdated_index
+from pipeline.store.indices import Index, current_version
 
 # Fields only dedup and matching need; never sent back to search results.
 FINGERPRINT_FIELDS = ["minhash", "lsh_bands"]
 STEM_FIELDS = ["title_stems", "text_stems"]
+ANALYSED_FIELDS_SINCE = 3  # the articles mapping with today's analysed fields
 
 
 def document(item: TaggedArticle) -> dict[str, Any]:
@@ -35,6 +38,7 @@ def document(item: TaggedArticle) -> dict[str, Any]:
     doc["authors"] = list(article.authors)
     doc["content_hash"] = fp.content_hash if fp else None
     doc["minhash"] = list(fp.minhash) if fp else []
+    doc.update(lookup_fields(article.id, fp.minhash if fp else ()))
     doc["lsh_bands"] = list(fp.bands) if fp else []
     doc["shingle_count"] = fp.shingle_count if fp else 0
     doc["published_at"] = _iso(article.published_at)
@@ -46,6 +50,14 @@ def document(item: TaggedArticle) -> dict[str, Any]:
     else:
         doc.update(title_stems=item.title_stems, text_stems=item.text_stems)
     return doc
+
+
+def lookup_fields(article_id: str, minhash: Sequence[int]) -> dict[str, Any]:
+    """The id and the MinHash again, in doc values: the near-duplicate lookup reads its
+    hits from there, as reading them from `_source` (the whole article parsed for each
+    hit) cost Elasticsearch more than the search itself."""
+    signature = base64.b64encode(struct.pack(f"<{len(minhash)}I", *minhash)).decode()
+    return {"article_id": article_id, "signature": signature}
 
 
 _ARTICLE_FIELDS = [f.name for f in fields(Article) if f.name not in ("id", "fingerprint")]
@@ -210,7 +222,8 @@ def has_analysed_fields(es: Elasticsearch, settings: Settings) -> bool:
     match exact forms as well."""
 
     def find() -> bool:
-        return outdated_index(es, settings, Index.ARTICLES) is None
+        version = current_version(es, settings, Index.ARTICLES)
+        return version is None or version >= ANALYSED_FIELDS_SINCE
 
     return bool(_remembered(settings, "analysed_fields", find))
 
@@ -262,7 +275,32 @@ def similar(
     es: Elasticsearch, settings: Settings, articles: list[tuple[str, Fingerprint]], limit: int
 ) -> list[list[Similar]]:
     """For each (id, fingerprint): up to `limit` other articles sharing an LSH band or the
-    body hash, in one round trip."""
+    body hash, in one round trip (two while the index holds articles from before the
+    lookup fields, until `newsmon reindex` has rewritten them)."""
+    results = _lookup(es, settings, articles, limit, LOOKUP_FROM_DOC_VALUES)
+    older = [n for n, hits in enumerate(results) if hits is None]
+    again = _lookup(es, settings, [articles[n] for n in older], limit, LOOKUP_FROM_SOURCE)
+    for n, hits in zip(older, again, strict=True):
+        results[n] = hits
+    return [[_similar(hit) for hit in hits or []] for hits in results]
+
+
+LOOKUP_FROM_DOC_VALUES = {
+    "_source": False,
+    "stored_fields": "_none_",
+    "docvalue_fields": ["article_id", "cluster_id", "content_hash", "shingle_count", "signature"],
+}
+LOOKUP_FROM_SOURCE = {"_source": ["cluster_id", "content_hash", "minhash", "shingle_count"]}
+
+
+def _lookup(
+    es: Elasticsearch,
+    settings: Settings,
+    articles: list[tuple[str, Fingerprint]],
+    limit: int,
+    read: dict[str, Any],
+) -> list[list[dict[str, Any]] | None]:
+    """Each article's candidate hits; None where a hit lacks the lookup fields."""
     if not articles:
         return []
     bodies = [
@@ -278,23 +316,34 @@ def similar(
                     "must_not": [{"ids": {"values": [article_id]}}],
                 }
             },
-            "_source": ["cluster_id", "content_hash", "minhash", "shingle_count"],
+            **read,
         }
         for article_id, fp in articles
     ]
-    results = []
+    results: list[list[dict[str, Any]] | None] = []
     for item in msearch(es, settings, bodies):
         hits = item.get("hits", {}).get("hits", []) if "error" not in item else []
-        results.append([_similar(h) for h in hits if h["_source"].get("minhash")])
+        if read is LOOKUP_FROM_SOURCE:
+            results.append([h for h in hits if h["_source"].get("minhash")])
+        elif all("article_id" in h.get("fields", {}) for h in hits):
+            results.append([h for h in hits if h["fields"].get("signature", [""])[0]])
+        else:
+            results.append(None)
     return results
 
 
 def _similar(raw: dict[str, Any]) -> Similar:
-    source = raw["_source"]
+    if "_source" in raw:  # an article from before the lookup fields
+        source = raw["_source"]
+        article_id, minhash = raw["_id"], tuple(source["minhash"])
+    else:
+        source = {name: values[0] for name, values in raw["fields"].items()}
+        packed = base64.b64decode(source["signature"])
+        article_id, minhash = source["article_id"], struct.unpack(f"<{len(packed) // 4}I", packed)
     fp = Fingerprint(
         content_hash=source.get("content_hash", ""),
-        minhash=tuple(source["minhash"]),
+        minhash=minhash,
         bands=(),  # not needed to compare with an indexed article
         shingle_count=int(source.get("shingle_count", 0)),
     )
-    return Similar(raw["_id"], source.get("cluster_id") or raw["_id"], fp)
+    return Similar(article_id, source.get("cluster_id") or article_id, fp)

@@ -16,8 +16,9 @@ from pipeline.config import MAPPINGS_DIR, Settings
 
 # Each kind's mapping version; a version bump that needs existing documents rewritten
 # is rolled out by `newsmon reindex` (articles v2: the analysed fields; v3: Russian
-# lemmas and English irregular forms in them).
-MAPPING_VERSIONS = {"articles": 3}
+# lemmas and English irregular forms in them; v4: the near-duplicate lookup's fields in
+# doc values).
+MAPPING_VERSIONS = {"articles": 4}
 
 
 class Index(StrEnum):
@@ -84,6 +85,15 @@ def outdated_index(es: Elasticsearch, settings: Settings, kind: Index) -> str | 
     if concrete is None or concrete == versioned_name(alias, mapping_version(kind)):
         return None
     return concrete
+
+
+def current_version(es: Elasticsearch, settings: Settings, kind: Index) -> int | None:
+    """The mapping version of the index behind the kind's alias (None: no alias)."""
+    concrete = behind_alias(es, settings.index_name(kind))
+    if concrete is None:
+        return None
+    _, _, version = concrete.rpartition("-v")
+    return int(version) if version.isdigit() else 1
 
 
 def outdated(es: Elasticsearch, settings: Settings) -> list[str]:

@@ -22,6 +22,7 @@ from elasticsearch import Elasticsearch, helpers
 
 from pipeline import analysis
 from pipeline.config import Settings
+from pipeline.store import articles
 from pipeline.store.indices import (
     Index,
     behind_alias,
@@ -113,4 +114,5 @@ def _analysed(hit: dict[str, Any]) -> dict[str, Any]:
     doc.update(
         analysis.stem_fields(doc.get("title") or "", doc.get("text") or "", doc.get("language"))
     )
+    doc.update(articles.lookup_fields(hit["_id"], doc.get("minhash") or []))
     return doc

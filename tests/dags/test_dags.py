@@ -12,6 +12,7 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import load_settings
 from pipeline.store import backups, ensure_indices
+from pipeline.store.indices import Index, mapping_version
 from pipeline.tasks import NEW_ARTICLES_ALIAS, NEW_ARTICLES_NAME, shard_count
 from tests.conftest import delete_indices, make_test_env
 from tests.support.fixture_site import FixtureSite, write_config_dir
@@ -70,7 +71,8 @@ def test_news_backup_snapshots_daily_under_dag_test(
         assert dag.test().state == "success"
         snapshots = backups.list_snapshots(es, settings)
         assert len(snapshots) == 1 and snapshots[0].state == "SUCCESS"
-        assert settings.index_name("articles") + "-v3" in snapshots[0].indices
+        current = f"-v{mapping_version(Index.ARTICLES)}"
+        assert settings.index_name("articles") + current in snapshots[0].indices
     finally:
         for snapshot in backups.list_snapshots(es, settings):
             es.snapshot.delete(repository=backups.repository(settings), snapshot=snapshot.name)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings, load_settings
+from pipeline.ingest.dedup import make_fingerprint
 from pipeline.search.pages import search
 from pipeline.store import articles, ensure_indices
+from pipeline.store.articles import LOOKUP_FROM_DOC_VALUES
 from pipeline.store.indices import (
     Index,
     behind_alias,
@@ -22,6 +25,17 @@ from pipeline.store.indices import (
 from pipeline.store.reindex import reindex_articles
 from tests.conftest import delete_indices, make_test_env
 
+
+def _fingerprint_fields(text: str) -> dict[str, Any]:
+    fp = make_fingerprint(text)
+    return {
+        "content_hash": fp.content_hash,
+        "minhash": list(fp.minhash),
+        "lsh_bands": list(fp.bands),
+        "shingle_count": fp.shingle_count,
+    }
+
+
 OLD_ARTICLES = {
     "a1": {
         "url": "https://old.example/a1",
@@ -29,6 +43,7 @@ OLD_ARTICLES = {
         "title": "Missiles fired",
         "text": "Two missiles.",
         "language": "en",
+        **_fingerprint_fields("Two missiles."),
     },
     "a2": {
         "url": "https://old.example/a2",
@@ -53,7 +68,7 @@ def old_index(es: Elasticsearch, tmp_path: Path) -> Iterator[Settings]:
     settings = load_settings(make_test_env(tmp_path))
     alias = settings.index_name(Index.ARTICLES)
     body = load_mapping(Index.ARTICLES)
-    for name in ("title_stems", "text_stems"):
+    for name in ("title_stems", "text_stems", "article_id", "signature"):
         del body["mappings"]["properties"][name]
     es.indices.create(
         index=f"{alias}-v1",
@@ -66,6 +81,13 @@ def old_index(es: Elasticsearch, tmp_path: Path) -> Iterator[Settings]:
     es.indices.refresh(index=alias)
     yield settings
     delete_indices(es, settings.index_prefix)
+
+
+def _near_duplicates(es: Elasticsearch, settings: Settings) -> list[str]:
+    """The ids found as near-duplicates of a new copy of a1."""
+    es.indices.refresh(index=settings.index_name(Index.ARTICLES))
+    copy = make_fingerprint(OLD_ARTICLES["a1"]["text"])
+    return [found.id for found in articles.similar(es, settings, [("new", copy)], 10)[0]]
 
 
 def _found(es: Elasticsearch, settings: Settings, query: str) -> set[str]:
@@ -83,6 +105,7 @@ def test_reindex_moves_old_articles_to_the_new_version(
     assert outdated(es, settings) == [f"{alias} ({alias}-v1)"]
     assert _found(es, settings, "ракета") == set()  # old documents: exact forms only
     assert _found(es, settings, "missiles") == {"a1"}
+    assert _near_duplicates(es, settings) == ["a1"]  # read from their source meanwhile
 
     seen: list[tuple[int, int]] = []
     summary = reindex_articles(
@@ -96,6 +119,9 @@ def test_reindex_moves_old_articles_to_the_new_version(
     assert _found(es, settings, "ракета") == {"a2"}
     assert _found(es, settings, "missile") == {"a1"}
     assert _found(es, settings, "미사일") == {"a3"}
+    assert _near_duplicates(es, settings) == ["a1"]  # now from doc values
+    hit = es.search(index=alias, query={"ids": {"values": ["a1"]}}, **LOOKUP_FROM_DOC_VALUES)
+    assert hit["hits"]["hits"][0]["fields"]["article_id"] == ["a1"]
     blocked = es.indices.get_settings(index=f"{alias}-v1")[f"{alias}-v1"]["settings"]["index"]
     assert blocked["blocks"]["write"] == "true"  # kept, but nothing writes there by mistake
 
