@@ -2,7 +2,7 @@
 DAG in `airflow standalone`, `newsmon run`, and a plain floor.
 
     .venv/bin/python scripts/bench_ingest.py CORPUS/extraction [--feeds 200] [--pages 5]
-        [--hosts 20] [--rounds 3] [--skip-dag] [--json]
+        [--hosts 20] [--rounds 3] [--warmup 1] [--skip-dag] [--json]
 
 Needs the Elasticsearch newsmon uses (`newsmon es start`). CORPUS/extraction holds the
 benchmark's real article pages (`html/<id>.html.gz`); each served page is one of them
@@ -22,7 +22,10 @@ Prints pages/s of each, the ratios to the floor, the unchanged run's time and th
 tasks' peak memory (task process plus its extraction workers). With `--rounds N` each
 path is measured N times (floor and run alternating; the DAG's rounds in one Airflow, the
 indices emptied and Airflow idle between them) and the median round is reported: single
-runs on this 2-core machine swing by ±10 %.
+runs on this 2-core machine swing by ±10 %. `--warmup N` rounds of floor and run come
+first and are not counted: a freshly started Elasticsearch spends most of its CPU on
+compiling its own code (measured: 30 CPU-s for the first 1,000 articles, 10 by the
+seventh run), which a long-running cluster has long done.
 """
 
 from __future__ import annotations
@@ -443,6 +446,13 @@ def main() -> int:
         default=1,
         help="measure each path this many times and report the median (runs here swing ±10%%)",
     )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="uncounted rounds of floor and run first: a freshly started Elasticsearch spends"
+        " most of its CPU compiling its own code for the first few thousand requests",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     hosts = [f"127.0.0.{2 + n}" for n in range(args.hosts)]
@@ -472,19 +482,27 @@ def main() -> int:
             )
         )
         floors, runs = [], []
-        for round_ in range(args.rounds):  # alternating, so both see the same conditions
+        # Alternating, so both see the same conditions; the warm-up rounds are not counted.
+        for round_ in range(args.warmup + args.rounds):
+            measured = round_ >= args.warmup
+            label = "" if measured else " (warm-up)"
             prefix = f"bench-floor-{uuid.uuid4().hex[:8]}-"
             prefixes.append(prefix)
             seconds, indexed = run_floor(feed_urls, settings, f"{prefix}articles")
-            floors.append({"seconds": round(seconds, 1), "indexed": indexed})
-            print(f"  floor: {seconds:.1f} s", file=sys.stderr)
+            if measured:
+                floors.append({"seconds": round(seconds, 1), "indexed": indexed})
+            print(f"  floor{label}: {seconds:.1f} s", file=sys.stderr)
 
             prefix = f"bench-run-{uuid.uuid4().hex[:8]}-"
             prefixes.append(prefix)
             cache = work / f"cache-run-{round_}"
             seconds, totals = run_newsmon(newsmon_env(config_dir, prefix, cache))
-            runs.append({"seconds": round(seconds, 1), "indexed": count(es, prefix)})
-            print(f"  newsmon run: {seconds:.1f} s ({totals['indexed']} indexed)", file=sys.stderr)
+            if measured:
+                runs.append({"seconds": round(seconds, 1), "indexed": count(es, prefix)})
+            print(
+                f"  newsmon run{label}: {seconds:.1f} s ({totals['indexed']} indexed)",
+                file=sys.stderr,
+            )
         result["floor"], result["run"] = _median(floors), _median(runs)
 
         if not args.skip_dag:
