@@ -40,7 +40,7 @@ def es_command(args: argparse.Namespace) -> int:
     if not settings.uses_local_elasticsearch:
         message = f"NEWSMON_ES_URL is set ({settings.es_url}): newsmon uses that cluster"
         if args.action == "status":
-            status = _remote_status(settings.elasticsearch_url)
+            status = _remote_status(settings.elasticsearch_urls[0])
             if args.json:
                 print_json(status)
             else:
@@ -63,6 +63,9 @@ def es_command(args: argparse.Namespace) -> int:
                 f"Elasticsearch {status['version']} at {status['url']}: {state}\n"
                 f"  data: {status['data']}\n  log:  {status['log']}"
             )
+            for node in status["nodes"][1:]:
+                running = "running" if node["pid"] else "not running"
+                print(f"  node {node['url']}: {running}; data {node['data']}")
         return EXIT_OK if status["running"] else EXIT_FAILURE
     return EXIT_OK
 

@@ -19,7 +19,11 @@ ENV_PREFIX = "NEWSMON_"
 
 
 class Settings(Strict):
-    es_url: str | None = None
+    # A cluster of newsmon's own: its nodes' URLs, comma-separated (the client spreads
+    # requests over them and carries on while one is down). Unset: the local cluster.
+    es_url: str | None = Field(
+        default=None, pattern=r"^https?://[^,\s]+(\s*,\s*https?://[^,\s]+)*$"
+    )
     # A secured cluster: an API key (the base64 `encoded` value, or `id:api_key`), or a
     # username and password; TLS trust by a CA bundle (PEM) or the SHA-256 fingerprint
     # of the cluster's certificate (when neither is set, the system's CAs).
@@ -35,6 +39,8 @@ class Settings(Strict):
     es_port: int = Field(default=9200, ge=1, le=65535)
     es_version: str = "9.5.4"
     es_heap: str = Field(default="1g", pattern=r"^\d+[mg]$")
+    # The local cluster's nodes (`newsmon es start`): HTTP on es_port, es_port + 1, ...
+    es_nodes: int = Field(default=1, ge=1, le=9)
     index_prefix: str = Field(default="news-", pattern=SLUG)
     config_dir: Path = REPO_CONFIG_DIR
     cache_dir: Path = Field(default_factory=lambda: default_cache_dir())
@@ -56,7 +62,9 @@ class Settings(Strict):
     # pipeline/ingest/schedule.py); the cap is how long a new item may wait at most.
     feed_min_interval_minutes: float = Field(default=1, gt=0)
     feed_max_interval_minutes: float = Field(default=60, gt=0)
-    # Politeness per host, across every newsmon process on this machine.
+    # Politeness per host, across every newsmon process on this machine; with a Redis
+    # (redis://host:6379/0), across every machine using it.
+    redis_url: str | None = Field(default=None, pattern=r"^rediss?://")
     host_min_delay_seconds: float = Field(default=1.0, ge=0)
     host_max_connections: int = Field(default=2, ge=1)
     respect_robots: bool = True  # robots.txt for article pages
@@ -71,9 +79,16 @@ class Settings(Strict):
     backup_keep: int = Field(default=7, ge=1)
 
     @property
-    def elasticsearch_url(self) -> str:
+    def elasticsearch_urls(self) -> list[str]:
+        if self.es_url:
+            return [url.strip() for url in self.es_url.split(",")]
         # The local cluster (`newsmon es start`) runs with TLS on.
-        return self.es_url or f"https://127.0.0.1:{self.es_port}"
+        return [f"https://127.0.0.1:{self.es_port + node}" for node in range(self.es_nodes)]
+
+    @property
+    def elasticsearch_url(self) -> str:
+        """The cluster's address for messages: its URLs, comma-separated."""
+        return ", ".join(self.elasticsearch_urls)
 
     @property
     def uses_local_elasticsearch(self) -> bool:

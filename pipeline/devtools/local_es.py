@@ -1,4 +1,5 @@
-"""A local single-node Elasticsearch without Docker, for development and tests.
+"""A local Elasticsearch without Docker, for development and tests: one node, or a
+cluster of `es_nodes` on loopback ports (`NEWSMON_ES_NODES=3 newsmon es start`).
 
 The `integ-test-zip` distribution is fetched from Maven with `mvn dependency:copy`,
 unpacked into the cache dir and started on 127.0.0.1. Elasticsearch refuses to
@@ -13,6 +14,11 @@ file-based (`elasticsearch-users`, roles.yml): this distribution lacks the analy
 module the `.security` index needs, so native users and API keys cannot be made on
 it. The secrets are kept in `<cache>/es-<port>/credentials.json` (mode 0600), where
 newsmon finds them when NEWSMON_ES_URL is not set.
+
+A cluster's first node is the single node's folder; node N (HTTP port es_port + N,
+transport es_port + 100 + N) keeps its data, logs and a copy of the first node's config
+(certificates, keystore, users and roles, copied again whenever a user is added) in
+`<cache>/es-<port>/node-N/`. Nodes talk TLS to each other with the same certificate.
 """
 
 from __future__ import annotations
@@ -65,6 +71,27 @@ class Credentials:
 @dataclass(frozen=True)
 class LocalElasticsearch:
     settings: Settings
+    node: int = 0  # which node of the local cluster this is (0: the first)
+
+    def nodes(self) -> list[LocalElasticsearch]:
+        """Every node of the local cluster, the first one first."""
+        return [LocalElasticsearch(self.settings, n) for n in range(self.settings.es_nodes)]
+
+    @property
+    def first(self) -> LocalElasticsearch:
+        return LocalElasticsearch(self.settings, 0)
+
+    @property
+    def node_dir(self) -> Path:
+        return self.state_dir if self.node == 0 else self.state_dir / f"node-{self.node}"
+
+    @property
+    def http_port(self) -> int:
+        return self.settings.es_port + self.node
+
+    @property
+    def transport_port(self) -> int:
+        return self.settings.es_port + 100 + self.node
 
     @property
     def home(self) -> Path:
@@ -76,32 +103,33 @@ class LocalElasticsearch:
 
     @property
     def pid_file(self) -> Path:
-        return self.state_dir / "es.pid"
+        return self.node_dir / "es.pid"
 
     @property
     def log_file(self) -> Path:
-        return self.state_dir / "logs" / "newsmon.log"
+        return self.node_dir / "logs" / "newsmon.log"
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.settings.es_port}"
+        return f"https://127.0.0.1:{self.http_port}"
 
     @property
     def config_dir(self) -> Path:
         """The node's own copy of the distribution's config, with its certificates,
         keystore, users and roles."""
-        return self.state_dir / "config"
+        return self.node_dir / "config"
 
     @property
     def ca_path(self) -> Path:
-        return self.config_dir / "certs" / "ca" / "ca.crt"
+        return self.first.config_dir / "certs" / "ca" / "ca.crt"
 
     @property
     def credentials_file(self) -> Path:
         return self.state_dir / "credentials.json"
 
     def start(self, say: Callable[[str], None] = print) -> None:
-        if self.health() is not None:
+        """Start every node of the local cluster that is not running."""
+        if self.health() is not None and all(node._pid() for node in self.nodes()[1:]):
             say(f"Elasticsearch already running at {self.url} (logs: {self.log_file})")
             return
         if self._answers_without_security():
@@ -111,9 +139,10 @@ class LocalElasticsearch:
             )
         self._ensure_distribution(say)
         java_home = find_java_home()
-        for sub in ("data", "logs", "tmp", "snapshots"):
-            (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
         first_start = not self.credentials_file.exists()
+        for node in self.nodes():
+            for sub in ("data", "logs", "tmp", "snapshots"):
+                (node.node_dir / sub).mkdir(parents=True, exist_ok=True)
         if first_start:
             shutil.rmtree(self.config_dir, ignore_errors=True)
             shutil.copytree(self.home / "config", self.config_dir)
@@ -121,18 +150,29 @@ class LocalElasticsearch:
         if first_start:
             say("Securing it: a CA and TLS certificate, the elastic superuser's password ...")
             self._secure()
-        say(
-            f"Starting Elasticsearch {self.settings.es_version} on {self.url} "
-            f"(Java: {java_home}{', user: ' + run_as if run_as else ''})"
-        )
-        self._launch(java_home, run_as)
+        self._copy_config()
+        for node in self.nodes():
+            if node._pid() is None:
+                say(
+                    f"Starting Elasticsearch {self.settings.es_version} on {node.url} "
+                    f"(Java: {java_home}{', user: ' + run_as if run_as else ''})"
+                )
+                node._launch(java_home, run_as)
         self._wait_until_healthy()
         user = self.credentials(self.settings.index_prefix)
+        urls = ", ".join(node.url for node in self.nodes())
         say(
-            f"Elasticsearch is up at {self.url}; logs: {self.log_file}\n"
+            f"Elasticsearch is up at {urls}; logs: {self.log_file}\n"
             f"  newsmon connects as {user.username!r} (indices {self.settings.index_prefix}*),"
             f" CA {user.ca_certs}; passwords in {self.credentials_file}"
         )
+
+    def _copy_config(self) -> None:
+        """The first node's config (certificates, keystore, users, roles) to the others."""
+        for node in self.nodes()[1:]:
+            shutil.copytree(self.config_dir, node.config_dir, dirs_exist_ok=True)
+            if os.geteuid() == 0:
+                prepare_user([node.node_dir])
 
     def credentials(self, prefix: str) -> Credentials:
         """The user for indices named `prefix`...: one made for a prefix it starts with
@@ -158,9 +198,11 @@ class LocalElasticsearch:
                 _role(prefix),
             )
             self._write_credentials(stored)
+            self._copy_config()
         credentials = Credentials(user["username"], user["password"], self.ca_path)
-        if self.health() is not None:  # a stopped node reads the files when it starts
-            self._wait_until_accepted(credentials, prefix)
+        for node in self.nodes():
+            if node._pid() is not None:  # a stopped node reads the files when it starts
+                node._wait_until_accepted(credentials, prefix)
         return credentials
 
     def superuser(self) -> Credentials:
@@ -171,13 +213,24 @@ class LocalElasticsearch:
         return Credentials(SUPERUSER, password, self.ca_path)
 
     def stop(self, say: Callable[[str], None] = print) -> None:
-        pid = self._pid()
-        if pid is None:
+        """Stop every node started here (also those beyond today's es_nodes)."""
+        extra = sorted(self.state_dir.glob("node-*/es.pid"))
+        numbers = [int(pid_file.parent.name.removeprefix("node-")) for pid_file in extra]
+        started = [self, *(LocalElasticsearch(self.settings, n) for n in numbers)]
+        if not any(node._pid() for node in started):
             running = self.health() is not None
             say(
                 f"No newsmon-started Elasticsearch on port {self.settings.es_port}"
                 + (" (something else answers there; not touching it)" if running else "")
             )
+            return
+        for node in reversed(started):  # the first node, often the master, last
+            node.stop_node(say)
+
+    def stop_node(self, say: Callable[[str], None] = print) -> None:
+        """Stop this one node (a cluster's other nodes keep running)."""
+        pid = self._pid()
+        if pid is None:
             return
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 60
@@ -186,9 +239,9 @@ class LocalElasticsearch:
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
-        say(f"Stopped Elasticsearch (pid {pid}); data kept in {self.state_dir / 'data'}")
+        say(f"Stopped Elasticsearch on {self.url} (pid {pid}); data in {self.node_dir / 'data'}")
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> dict[str, Any]:
         health = self.health()
         return {
             "url": self.url,
@@ -199,10 +252,23 @@ class LocalElasticsearch:
             "home": str(self.home),
             "data": str(self.state_dir / "data"),
             "log": str(self.log_file),
+            "nodes": [
+                {"url": node.url, "pid": node._pid(), "data": str(node.node_dir / "data")}
+                for node in self.nodes()
+            ],
         }
 
     def health(self) -> str | None:
         """Cluster health colour, or None when nothing answers (or not with security)."""
+        found = self._cluster_health()
+        return str(found["status"]) if found else None
+
+    def _joined(self) -> int:
+        """How many nodes are in the cluster, as this node sees it."""
+        found = self._cluster_health()
+        return int(found["number_of_nodes"]) if found else 0
+
+    def _cluster_health(self) -> dict[str, Any] | None:
         try:
             admin = self.superuser()
             response = httpx.get(
@@ -213,8 +279,9 @@ class LocalElasticsearch:
             )
             if response.headers.get("x-elastic-product") != "Elasticsearch":
                 return None
-            return str(response.json()["status"])
-        except (httpx.HTTPError, ValueError, KeyError, NewsmonError):
+            found: dict[str, Any] = response.json()
+            return found if "status" in found else None
+        except (httpx.HTTPError, ValueError, NewsmonError):
             return None
 
     def _answers_without_security(self) -> bool:
@@ -350,7 +417,7 @@ class LocalElasticsearch:
             "ES_JAVA_HOME": str(java_home),
             "ES_JAVA_OPTS": f"-Xms{self.settings.es_heap} -Xmx{self.settings.es_heap}",
             "ES_PATH_CONF": str(self.config_dir),
-            "ES_TMPDIR": str(self.state_dir / "tmp"),
+            "ES_TMPDIR": str(self.node_dir / "tmp"),
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         }
         command = [
@@ -360,18 +427,19 @@ class LocalElasticsearch:
             str(self.pid_file),
             "-E",
             "cluster.name=newsmon",
-            "-E",
-            "discovery.type=single-node",
+            *self._discovery(),
             "-E",
             "network.host=127.0.0.1",
             "-E",
-            f"http.port={self.settings.es_port}",
+            f"http.port={self.http_port}",
             "-E",
-            f"path.data={self.state_dir / 'data'}",
+            f"transport.port={self.transport_port}",
             "-E",
-            f"path.logs={self.state_dir / 'logs'}",
+            f"path.data={self.node_dir / 'data'}",
             "-E",
-            f"path.repo={self.state_dir / 'snapshots'}",  # newsmon backup
+            f"path.logs={self.node_dir / 'logs'}",
+            "-E",
+            f"path.repo={self.state_dir / 'snapshots'}",  # newsmon backup, shared by all nodes
             "-E",
             "xpack.security.enabled=true",
             "-E",
@@ -382,6 +450,17 @@ class LocalElasticsearch:
             "xpack.security.http.ssl.certificate=certs/instance/instance.crt",
             "-E",
             "xpack.security.http.ssl.certificate_authorities=certs/ca/ca.crt",
+            # Nodes of a cluster talk TLS to each other, with the same certificate.
+            "-E",
+            "xpack.security.transport.ssl.enabled=true",
+            "-E",
+            "xpack.security.transport.ssl.verification_mode=certificate",
+            "-E",
+            "xpack.security.transport.ssl.key=certs/instance/instance.key",
+            "-E",
+            "xpack.security.transport.ssl.certificate=certs/instance/instance.crt",
+            "-E",
+            "xpack.security.transport.ssl.certificate_authorities=certs/ca/ca.crt",
             # Small dev disks fill up; do not turn indices read-only because of it.
             "-E",
             "cluster.routing.allocation.disk.threshold_enabled=false",
@@ -389,14 +468,14 @@ class LocalElasticsearch:
         prefix = ["env", "-i", *(f"{k}={v}" for k, v in env.items())]
         if run_as:
             prefix = ["runuser", "-u", run_as, "--", *prefix]
-        startup_log = self.state_dir / "logs" / "startup.log"
+        startup_log = self.node_dir / "logs" / "startup.log"
         with startup_log.open("ab") as out:
             process = subprocess.run(
                 [*prefix, *command],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                cwd=self.state_dir,
+                cwd=self.node_dir,
                 timeout=START_TIMEOUT_SECONDS,
             )
         if process.returncode != 0:
@@ -405,13 +484,27 @@ class LocalElasticsearch:
                 f"see {startup_log} and {self.log_file}:\n{_tail(startup_log)}"
             )
 
+    def _discovery(self) -> list[str]:
+        if self.settings.es_nodes == 1:
+            return ["-E", "discovery.type=single-node"]
+        nodes = self.nodes()
+        return [
+            "-E",
+            f"node.name=newsmon-{self.node}",
+            "-E",
+            "discovery.seed_hosts=" + ",".join(f"127.0.0.1:{n.transport_port}" for n in nodes),
+            # Read only when the cluster forms the first time (a first node that ran alone
+            # before has its cluster already, and the others join it).
+            "-E",
+            "cluster.initial_master_nodes=" + ",".join(f"newsmon-{n.node}" for n in nodes),
+        ]
+
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
-            if self.health() in ("green", "yellow"):
+            if self.health() in ("green", "yellow") and self._joined() >= self.settings.es_nodes:
                 return
-            pid = self._pid()
-            if pid is not None and not _alive(pid):
+            if any(node._pid() is None for node in self.nodes()):
                 break
             time.sleep(1)
         raise NewsmonError(

@@ -53,7 +53,7 @@ def make_es_client(settings: Settings) -> Elasticsearch:
     if settings.es_ssl_fingerprint:
         security["ssl_assert_fingerprint"] = settings.es_ssl_fingerprint.replace(":", "").lower()
     return Elasticsearch(
-        settings.elasticsearch_url,
+        settings.elasticsearch_urls,
         request_timeout=30,
         retry_on_timeout=True,
         max_retries=3,

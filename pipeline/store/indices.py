@@ -19,6 +19,9 @@ from pipeline.config import MAPPINGS_DIR, Settings
 # lemmas and English irregular forms in them; v4: the near-duplicate lookup's fields in
 # doc values).
 MAPPING_VERSIONS = {"articles": 4}
+# Every index: a replica when the cluster has a second data node to hold it, else none
+# (as in each mapping file's settings).
+REPLICAS = "0-1"
 
 
 class Index(StrEnum):
@@ -38,12 +41,13 @@ def load_mapping(kind: Index) -> dict[str, Any]:
 
 def ensure_indices(es: Elasticsearch, settings: Settings) -> list[str]:
     """Create missing indices and aliases; add new fields to existing ones. Returns created."""
-    created = []
+    created, existing = [], []
     for kind in Index:
         alias = settings.index_name(kind)
         body = load_mapping(kind)
         if es.indices.exists_alias(name=alias):
             es.indices.put_mapping(index=alias, **body["mappings"])
+            existing.append(alias)
             continue
         concrete = versioned_name(alias, mapping_version(kind))
         try:
@@ -58,7 +62,19 @@ def ensure_indices(es: Elasticsearch, settings: Settings) -> list[str]:
             # Parallel tasks may race to create the same index; losing the race is fine.
             if exc.error != "resource_already_exists_exception":
                 raise
+    if existing:
+        _update_replicas(es, existing)
     return created
+
+
+def _update_replicas(es: Elasticsearch, aliases: list[str]) -> None:
+    """Indices made before replicas followed the cluster's size get the setting too: one
+    replica once the cluster has two data nodes."""
+    # Every index's settings (filtered by name, an index without the setting is left out).
+    found = es.indices.get_settings(index=",".join(aliases))
+    for name, current in found.items():
+        if current["settings"]["index"].get("auto_expand_replicas") != REPLICAS:
+            es.indices.put_settings(index=name, settings={"index.auto_expand_replicas": REPLICAS})
 
 
 def mapping_version(kind: Index) -> int:

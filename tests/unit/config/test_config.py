@@ -41,6 +41,16 @@ def test_environment_overrides_settings_file(tmp_path: Path) -> None:
     assert not settings.uses_local_elasticsearch
 
 
+def test_a_cluster_is_given_as_its_nodes_urls(tmp_path: Path) -> None:
+    nodes = "https://es1.internal:9200, https://es2.internal:9200,https://es3.internal:9200"
+    settings = _settings(tmp_path, NEWSMON_ES_URL=nodes)
+    assert settings.elasticsearch_urls == [f"https://es{n}.internal:9200" for n in (1, 2, 3)]
+    local = _settings(tmp_path, NEWSMON_ES_NODES="3", NEWSMON_ES_PORT="9250")
+    assert local.elasticsearch_urls == [f"https://127.0.0.1:{9250 + n}" for n in range(3)]
+    with pytest.raises(ConfigError, match="NEWSMON_ES_URL"):
+        _settings(tmp_path, NEWSMON_ES_URL="https://es1.internal:9200,es2.internal:9200")
+
+
 def test_invalid_environment_value_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         _settings(tmp_path, NEWSMON_ES_PORT="not-a-port")

@@ -1,0 +1,119 @@
+"""A 3-node local Elasticsearch (`NEWSMON_ES_NODES=3 newsmon es start`), started afresh
+for this module on its own ports: replicas follow the cluster's size, and newsmon, given
+every node's URL, ingests and clusters stories while one node is down, with nothing lost
+or duplicated once the node is back."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from pipeline.config import Settings
+from pipeline.devtools.local_es import LocalElasticsearch
+from pipeline.ingest.engine import run_cycle
+from pipeline.store import connect
+from pipeline.store.indices import Index, load_mapping
+
+HTTP_PORT = 9260  # nodes on 9260-9262, transport 9360-9362
+PREFIX = f"cluster-{uuid.uuid4().hex[:8]}-"
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="module")
+def cluster(settings: Settings) -> Iterator[LocalElasticsearch]:
+    local = LocalElasticsearch(
+        settings.model_copy(update={"es_port": HTTP_PORT, "es_nodes": 3, "es_heap": "384m"})
+    )
+    local.stop(say=quiet)
+    shutil.rmtree(local.state_dir, ignore_errors=True)
+    local.start(say=quiet)
+    yield local
+    local.stop(say=quiet)
+    shutil.rmtree(local.state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster_settings(cluster: LocalElasticsearch, settings: Settings) -> Settings:
+    """newsmon given every node's URL and its user on the cluster (the fixture feeds)."""
+    user = cluster.credentials(PREFIX)
+    return settings.model_copy(
+        update={
+            "es_url": ",".join(node.url for node in cluster.nodes()),
+            "es_username": user.username,
+            "es_password": user.password,
+            "es_ca_certs": user.ca_certs,
+            "index_prefix": PREFIX,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def admin(cluster: LocalElasticsearch) -> Iterator[Elasticsearch]:
+    user = cluster.superuser()
+    client = Elasticsearch(
+        [node.url for node in cluster.nodes()],
+        basic_auth=(user.username, user.password),
+        ca_certs=str(user.ca_certs),
+        retry_on_timeout=True,
+        max_retries=3,
+    )
+    yield client
+    client.close()
+
+
+def _replicas(admin: Elasticsearch) -> list[str]:
+    found = admin.indices.get_settings(index=f"{PREFIX}*", name="index.number_of_replicas")
+    return [settings["settings"]["index"]["number_of_replicas"] for settings in found.values()]
+
+
+def test_three_nodes_and_a_replica_of_every_index(
+    cluster: LocalElasticsearch, cluster_settings: Settings, admin: Elasticsearch
+) -> None:
+    assert len(cluster.settings.elasticsearch_urls) == 3
+    feeds = cluster_settings.index_name(Index.FEEDS)  # made by an older newsmon: no replica
+    body = load_mapping(Index.FEEDS)
+    old = {**body["settings"], "number_of_replicas": 0}
+    del old["auto_expand_replicas"]
+    admin.indices.create(
+        index=f"{feeds}-v1", settings=old, mappings=body["mappings"], aliases={feeds: {}}
+    )
+    connect(cluster_settings, setup=True).close()  # the others made, as `newsmon setup` does
+    deadline = time.monotonic() + 60  # replicas are expanded by a cluster state update
+    while (replicas := _replicas(admin)) != ["1"] * len(Index) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert replicas == ["1"] * len(Index)
+    health = admin.cluster.health(index=f"{PREFIX}*", wait_for_status="green", timeout="90s")
+    assert health["number_of_nodes"] == 3 and health["status"] == "green"
+    status = cluster.status()
+    assert [node["pid"] is not None for node in status["nodes"]] == [True, True, True]
+
+
+def test_ingest_carries_on_while_a_node_is_down(
+    cluster: LocalElasticsearch, cluster_settings: Settings, admin: Elasticsearch
+) -> None:
+    articles = cluster_settings.index_name(Index.ARTICLES)
+    world = run_cycle(cluster_settings, ["fixture-world"]).totals()
+    assert (world["feeds_ok"], world["indexed"]) == (1, 3)
+
+    first = cluster.nodes()[0]  # the first URL newsmon is given, and the master so far
+    first.stop_node(say=quiet)
+    korea = run_cycle(cluster_settings, ["fixture-korea"]).totals()
+    # The Atom feed's copy of the RSS feed's first story is found among the articles
+    # indexed before the node went down: one story cluster, not two.
+    assert (korea["feeds_ok"], korea["indexed"], korea["near_duplicate"]) == (1, 2, 1)
+
+    cluster.start(say=quiet)  # the stopped node rejoins
+    admin.cluster.health(index=f"{PREFIX}*", wait_for_status="green", timeout="90s")
+    again = run_cycle(cluster_settings, ["fixture-world", "fixture-korea"]).totals()
+    assert again["indexed"] == 0  # nothing indexed twice
+    admin.indices.refresh(index=articles)
+    hits = admin.search(index=articles, size=20, source=["cluster_id"])["hits"]["hits"]
+    assert len(hits) == 5 and len({hit["_source"]["cluster_id"] for hit in hits}) == 4
