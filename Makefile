@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.9.30
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv es-start es-stop setup run stop test lint lock browser
+.PHONY: venv es-start es-stop setup run stop test lint lock browser redis
 
 venv: $(STAMP)
 
@@ -50,7 +50,15 @@ browser:
 	  $$sudo apt-get install -y -q chromium || \
 	  { $$sudo apt-get update -q && $$sudo apt-get install -y -q chromium; }; }
 
-test: es-start lint browser
+# Redis holds politeness and robots.txt shared by workers on several machines; the tests
+# start Debian's redis-server of their own.
+redis:
+	@command -v redis-server >/dev/null || { \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); export DEBIAN_FRONTEND=noninteractive; \
+	  $$sudo apt-get install -y -q redis-server || \
+	  { $$sudo apt-get update -q && $$sudo apt-get install -y -q redis-server; }; }
+
+test: es-start lint browser redis
 	$(BIN)/python -m pytest
 
 # Re-pin requirements.lock from requirements.in (needs uv; run after editing requirements.in).

@@ -29,6 +29,7 @@ from pipeline.devtools.local_es import LocalElasticsearch  # noqa: E402
 from pipeline.errors import NewsmonError  # noqa: E402
 from pipeline.store import check_reachable, make_es_client  # noqa: E402
 from tests.support.fixture_site import FIXTURE_FEEDS, FixtureSite, write_config_dir  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
 
 if TYPE_CHECKING:
     from tests.support.web_server import WebServer
@@ -45,6 +46,14 @@ def local_test_user() -> None:
     local = LocalElasticsearch(settings)
     if settings.uses_local_elasticsearch and local.health() is not None:
         local.credentials(TEST_PREFIXES)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server of the test session's own."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ import httpx
 
 from pipeline.config import Settings
 from pipeline.errors import PermanentFetchError, TransientFetchError
-from pipeline.ingest.politeness import HostGate
+from pipeline.ingest.politeness import Gate
 
 MAX_REDIRECTS = 5
 RETRIES = 2
@@ -112,7 +112,7 @@ def fetch(
     allow_private: bool,
     deadline_seconds: float = 60.0,
     headers: dict[str, str] | None = None,
-    gate: HostGate | None = None,
+    gate: Gate | None = None,
     retries: int = RETRIES,
 ) -> Response:
     """GET `url`, following redirects, refusing non-public addresses unless allowed.
@@ -142,7 +142,7 @@ def _fetch_once(
     deadline: float,
     allow_private: bool,
     headers: dict[str, str] | None,
-    gate: HostGate | None,
+    gate: Gate | None,
 ) -> Response:
     seen: set[str] = set()
     current = url
@@ -187,7 +187,7 @@ def _fetch_once(
 
 
 @contextlib.contextmanager
-def _host_turn(gate: HostGate | None, host: str) -> Iterator[float]:
+def _host_turn(gate: Gate | None, host: str) -> Iterator[float]:
     """Hold one of the host's politeness slots; yields how long the wait for it took."""
     if gate is None:
         yield 0.0

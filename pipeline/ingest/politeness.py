@@ -1,11 +1,14 @@
 """Per-host politeness that holds across processes: at most `host_max_connections`
 requests to a host at once, and at least `host_min_delay_seconds` between the starts of
 two requests to it, for every newsmon process on this machine (parallel Airflow tasks
-included).
+included) or, with `redis_url` set, on every machine sharing that Redis.
 
-Both are kept with lock files (fcntl.flock) under the cache folder: one file per
-connection slot of a host, and one holding the start time of the host's last request.
-A crashed process releases its locks with its file descriptors, so nothing stays stuck.
+On one machine both are kept with lock files (fcntl.flock) under the cache folder: one
+file per connection slot of a host, and one holding the start time of the host's last
+request. A crashed process releases its locks with its file descriptors, so nothing
+stays stuck. In Redis a slot is a key set only if absent, with an expiry (a crashed
+worker's slot frees itself), and each request books its start time in one atomic step
+on the Redis server's clock (the workers' clocks may differ).
 """
 
 from __future__ import annotations
@@ -15,13 +18,24 @@ import functools
 import hashlib
 import os
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline.config import Settings
 
+if TYPE_CHECKING:
+    import redis
+
 POLL_SECONDS = 0.02
+
+
+class Gate(Protocol):
+    def slot(self, host: str) -> AbstractContextManager[None]:
+        """Hold one of the host's connection slots, spaced from its previous request."""
+        ...
 
 
 class HostGate:
@@ -74,12 +88,81 @@ class HostGate:
             os.close(descriptor)
 
 
+# The host's next start: now, or its last start + the delay if that is later; booked.
+_BOOK_START = """
+local now = redis.call('TIME')
+local now_ms = now[1] * 1000 + math.floor(now[2] / 1000)
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local start = math.max(now_ms, last + tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], start, 'PX', tonumber(ARGV[1]) + 60000)
+return start - now_ms
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisHostGate:
+    """The same gate in Redis, for workers on several machines."""
+
+    def __init__(
+        self, client: redis.Redis, min_delay: float, max_connections: int, slot_ttl: float
+    ) -> None:
+        self.client = client
+        self.min_delay = min_delay
+        self.max_connections = max_connections
+        self.slot_ttl_ms = int(slot_ttl * 1000)
+        self._book_start = client.register_script(_BOOK_START)
+        self._release = client.register_script(_RELEASE)
+
+    @contextmanager
+    def slot(self, host: str) -> Iterator[None]:
+        key = "newsmon:host:" + hashlib.sha1(host.lower().encode()).hexdigest()[:20]
+        token = uuid.uuid4().hex
+        held = self._take_slot(key, token)
+        try:
+            if self.min_delay > 0:
+                wait_ms = int(self._book_start(keys=[f"{key}:last"], args=[self._delay_ms()]))
+                time.sleep(wait_ms / 1000)
+            yield
+        finally:
+            self._release(keys=[held], args=[token])
+
+    def _delay_ms(self) -> int:
+        return int(self.min_delay * 1000)
+
+    def _take_slot(self, key: str, token: str) -> str:
+        slots = [f"{key}:slot{n}" for n in range(self.max_connections)]
+        while True:
+            for slot in slots:
+                if self.client.set(slot, token, nx=True, px=self.slot_ttl_ms):
+                    return slot
+            time.sleep(POLL_SECONDS)
+
+
 @functools.lru_cache(maxsize=8)
 def _gate(folder: Path, min_delay: float, max_connections: int) -> HostGate:
     return HostGate(folder, min_delay, max_connections)
 
 
-def gate_for(settings: Settings) -> HostGate:
+@functools.lru_cache(maxsize=8)
+def _redis_gate(url: str, min_delay: float, max_connections: int, slot_ttl: float) -> Gate:
+    import redis
+
+    return RedisHostGate(redis.Redis.from_url(url), min_delay, max_connections, slot_ttl)
+
+
+def gate_for(settings: Settings) -> Gate:
+    if settings.redis_url:
+        # A slot outlives any request (each is bounded by http_timeout) but not a crash.
+        slot_ttl = max(60.0, 6 * settings.http_timeout)
+        return _redis_gate(
+            settings.redis_url,
+            settings.host_min_delay_seconds,
+            settings.host_max_connections,
+            slot_ttl,
+        )
     return _gate(
         settings.cache_dir / "hosts",
         settings.host_min_delay_seconds,

@@ -1,4 +1,5 @@
-"""Per-host limits across processes: real processes contend for real lock files."""
+"""Per-host limits across processes: real processes contend for real lock files, or for
+keys in a real Redis as workers on several machines would."""
 
 from __future__ import annotations
 
@@ -7,22 +8,35 @@ import multiprocessing
 import time
 from pathlib import Path
 
-from pipeline.ingest.politeness import HostGate
+import pytest
+import redis
+
+from pipeline.ingest.politeness import Gate, HostGate, RedisHostGate
 
 
-def _request(folder: Path, host: str, hold: float, out: multiprocessing.Queue) -> None:
-    gate = HostGate(folder, min_delay=0.3, max_connections=2)
+def _gate(where: str) -> Gate:
+    if where.startswith("redis://"):
+        return RedisHostGate(redis.Redis.from_url(where), 0.3, max_connections=2, slot_ttl=60)
+    return HostGate(Path(where), min_delay=0.3, max_connections=2)
+
+
+def _request(where: str, host: str, hold: float, out: multiprocessing.Queue) -> None:
+    gate = _gate(where)
     with gate.slot(host):
         started = time.time()
         time.sleep(hold)
     out.put((host, started, time.time()))
 
 
-def test_spacing_and_connection_limit_hold_across_processes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shared", ["files", "redis"])
+def test_spacing_and_connection_limit_hold_across_processes(
+    shared: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    where = request.getfixturevalue("redis_url") if shared == "redis" else str(tmp_path)
     context = multiprocessing.get_context("spawn")
     out: multiprocessing.Queue = context.Queue()
     jobs = [("a.example", 1.0)] * 4 + [("b.example", 0.0)]
-    processes = [context.Process(target=_request, args=(tmp_path, h, d, out)) for h, d in jobs]
+    processes = [context.Process(target=_request, args=(where, h, d, out)) for h, d in jobs]
     for process in processes:
         process.start()
     for process in processes:
