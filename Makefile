@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.9.30
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv es-start es-stop setup run stop test lint lock browser redis
+.PHONY: venv es-start es-stop setup run stop test lint lock browser cluster-deps cluster
 
 venv: $(STAMP)
 
@@ -37,6 +37,7 @@ run: setup
 
 stop: venv
 	$(BIN)/python scripts/local_airflow.py stop
+	$(BIN)/python scripts/local_cluster.py stop
 	$(BIN)/newsmon es stop
 
 lint: venv
@@ -50,15 +51,19 @@ browser:
 	  $$sudo apt-get install -y -q chromium || \
 	  { $$sudo apt-get update -q && $$sudo apt-get install -y -q chromium; }; }
 
-# Redis holds politeness and robots.txt shared by workers on several machines; the tests
-# start Debian's redis-server of their own.
-redis:
-	@command -v redis-server >/dev/null || { \
+# The distributed mode's parts from Debian: Redis (Celery's broker; politeness shared by
+# workers on several machines) and PostgreSQL (Airflow's metadata database).
+cluster-deps:
+	@{ command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); export DEBIAN_FRONTEND=noninteractive; \
-	  $$sudo apt-get install -y -q redis-server || \
-	  { $$sudo apt-get update -q && $$sudo apt-get install -y -q redis-server; }; }
+	  $$sudo apt-get install -y -q redis-server postgresql || \
+	  { $$sudo apt-get update -q && $$sudo apt-get install -y -q redis-server postgresql; }; }
 
-test: es-start lint browser redis
+# Airflow with the CeleryExecutor, PostgreSQL, Redis and two workers (scripts/local_cluster.py).
+cluster: setup cluster-deps
+	$(BIN)/python scripts/local_cluster.py start
+
+test: es-start lint browser cluster-deps
 	$(BIN)/python -m pytest
 
 # Re-pin requirements.lock from requirements.in (needs uv; run after editing requirements.in).

@@ -94,6 +94,17 @@ def default_processes() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def _allow_children() -> None:
+    """On a Celery worker (Airflow's CeleryExecutor, prefork pool) the task process is
+    forked from a daemonic pool process and inherits its daemon flag, with which
+    multiprocessing refuses to start workers. The flag guards against orphans; this
+    pool's workers exit with the process that made them (_die_with_parent) and it is
+    closed when the task ends, so the flag is lifted for them."""
+    current = multiprocessing.current_process()
+    if current.daemon:
+        current._config["daemon"] = False  # type: ignore[attr-defined]
+
+
 class PagePool:
     """Where pages are processed: worker processes, or inline for `processes` <= 1."""
 
@@ -116,6 +127,7 @@ class PagePool:
         threading.Thread(target=self._watch_memory, name="memory", daemon=True).start()
 
     def _fork(self) -> ProcessPoolExecutor:
+        _allow_children()
         executor = ProcessPoolExecutor(
             self._processes,
             mp_context=multiprocessing.get_context("fork"),

@@ -31,6 +31,7 @@ class FixtureSite:
         self.root = root
         self.slow_seconds = slow_seconds
         self.requests: Counter[str] = Counter()
+        self.request_times: list[tuple[float, str]] = []  # (time.time(), path), in order
         self.not_modified: Counter[str] = Counter()  # 304 answers per path
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
@@ -58,6 +59,7 @@ class FixtureSite:
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0].split("#", 1)[0]
                 site.requests[path] += 1
+                site.request_times.append((time.time(), path))
                 if path == "/feeds/slow.rss":
                     self._dribble()
                     return

@@ -1,5 +1,5 @@
 """A real redis-server on a free loopback port, in a temporary folder, for the tests of
-state shared through Redis (`make redis` installs Debian's redis-server)."""
+state shared through Redis (`make cluster-deps` installs Debian's redis-server)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class RedisServer:
     def start(self) -> RedisServer:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         if not Path(binary).exists():
-            raise RuntimeError("redis-server is not installed: run `make redis`")
+            raise RuntimeError("redis-server is not installed: run `make cluster-deps`")
         self.process = subprocess.Popen(
             [
                 binary,

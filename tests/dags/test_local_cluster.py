@@ -1,0 +1,179 @@
+"""The distributed mode end to end (scripts/local_cluster.py): Airflow with the
+CeleryExecutor on PostgreSQL and Redis, two Celery workers, scheduler, dag-processor and
+api-server, all started for this module. news_ingest (two shards, so both workers take
+one) and the news_alerts it triggers run over loopback feeds where two outlets carry
+copies of one story: every article indexed once, one cluster per story, one alert per
+story, politeness spacing held on the one host across both workers (through Redis)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from elasticsearch import Elasticsearch
+
+from pipeline.config import Settings, load_settings
+from pipeline.devtools.local_es import LocalElasticsearch
+from tests.conftest import TEST_PREFIXES, delete_indices, make_test_env
+from tests.support.fixture_site import FixtureSite, write_config_dir
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "local_cluster.py"
+MIN_DELAY = 0.4
+FEEDS = {"fixture-world": "/feeds/world.rss", "fixture-korea": "/feeds/korea.atom"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Cluster:
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.home = home
+        self.env = env
+        self.url = f"http://127.0.0.1:{env['NEWSMON_CLUSTER_PORT']}"
+        self.redis_url = f"redis://127.0.0.1:{env['NEWSMON_CLUSTER_REDIS_PORT']}/0"
+
+    def run(self, action: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(SCRIPT), action],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    def api(self) -> httpx.Client:
+        users = json.loads((self.home / "simple_auth_manager_passwords.json.generated").read_text())
+        user, password = next(iter(users.items()))
+        token = httpx.post(
+            f"{self.url}/auth/token", json={"username": user, "password": password}, timeout=10
+        ).json()["access_token"]
+        return httpx.Client(
+            base_url=f"{self.url}/api/v2", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+
+    def trigger_ingest(self, api: httpx.Client) -> str:
+        response = api.post(
+            "/dags/news_ingest/dagRuns", json={"logical_date": None, "conf": {"force": True}}
+        )
+        response.raise_for_status()
+        return str(response.json()["dag_run_id"])
+
+    def wait_for(self, api: httpx.Client, dag_id: str, run_id: str, timeout: float = 300) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = str(api.get(f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"])
+            if state in ("success", "failed"):
+                return state
+            time.sleep(1)
+        raise AssertionError(f"{dag_id} {run_id} did not finish in {timeout:.0f} s")
+
+    def asset_triggered_alerts(self, api: httpx.Client) -> list[dict[str, Any]]:
+        runs = api.get("/dags/news_alerts/dagRuns", params={"run_type": "asset_triggered"})
+        return list(runs.json()["dag_runs"])
+
+    def shard_workers(self, run_id: str) -> set[str]:
+        """Which workers ran the run's ingest_shard tasks (from their logs)."""
+        found = set()
+        for worker in ("worker1", "worker2"):
+            log = (self.home / f"{worker}.log").read_text(errors="replace")
+            if re.search(
+                rf"task_id='ingest_shard', dag_id='news_ingest', run_id='{re.escape(run_id)}'", log
+            ):
+                found.add(worker)
+        return found
+
+
+@pytest.fixture(scope="module")
+def cluster_settings(
+    tmp_path_factory: pytest.TempPathFactory, fixture_site: FixtureSite
+) -> Settings:
+    config = write_config_dir(
+        tmp_path_factory.mktemp("cluster-config"), fixture_site.base_url, FEEDS
+    )
+    return load_settings({**os.environ, **make_test_env(config)})
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, cluster_settings: Settings
+) -> Iterator[Cluster]:
+    home = tmp_path_factory.mktemp("cluster")
+    user = LocalElasticsearch(cluster_settings).credentials(TEST_PREFIXES)
+    env = {
+        **os.environ,
+        **make_test_env(cluster_settings.config_dir),
+        "NEWSMON_INDEX_PREFIX": cluster_settings.index_prefix,
+        "NEWSMON_CLUSTER_HOME": str(home),
+        "NEWSMON_CLUSTER_PORT": str(_free_port()),
+        "NEWSMON_CLUSTER_PG_PORT": str(_free_port()),
+        "NEWSMON_CLUSTER_REDIS_PORT": str(_free_port()),
+        "NEWSMON_ES_USERNAME": user.username,
+        "NEWSMON_ES_PASSWORD": user.password,
+        "NEWSMON_ES_CA_CERTS": str(user.ca_certs),
+        "NEWSMON_INGEST_SHARDS": "2",
+        "NEWSMON_INGEST_PROCESSES": "1",
+        "NEWSMON_INGEST_INTERVAL_MINUTES": "0",  # news_ingest only when triggered
+        "NEWSMON_HOST_MIN_DELAY_SECONDS": str(MIN_DELAY),
+    }
+    running = Cluster(home, env)
+    started = running.run("start")
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield running
+    finally:
+        stopped = running.run("stop")
+        assert stopped.returncode == 0, stopped.stderr
+
+
+def test_ingest_and_alerts_on_celery_workers(
+    cluster: Cluster, cluster_settings: Settings, es: Elasticsearch, fixture_site: FixtureSite
+) -> None:
+    settings = cluster_settings
+    status = cluster.run("status")
+    assert status.returncode == 0 and "worker2: running" in status.stdout, status.stdout
+    since = time.time()
+    with cluster.api() as api:
+        run_id = cluster.trigger_ingest(api)
+        assert cluster.wait_for(api, "news_ingest", run_id) == "success"
+        assert cluster.shard_workers(run_id) == {"worker1", "worker2"}
+        deadline = time.monotonic() + 120  # the new-articles asset triggers news_alerts
+        while not (alert_runs := cluster.asset_triggered_alerts(api)):
+            assert time.monotonic() < deadline, "news_alerts was not triggered"
+            time.sleep(2)
+        assert cluster.wait_for(api, "news_alerts", alert_runs[0]["dag_run_id"]) == "success"
+
+        articles = settings.index_name("articles")
+        es.indices.refresh(index=articles)
+        hits = es.search(index=articles, size=20, source=["cluster_id"])["hits"]["hits"]
+        assert len(hits) == 5 and len({hit["_source"]["cluster_id"] for hit in hits}) == 4
+        alerts = (settings.config_dir / "alerts.jsonl").read_text().splitlines()
+        assert len(alerts) == 1  # the cruise-missile rule, once for its story
+
+        # Every request to the one fixture host, from both workers, spaced by the delay.
+        starts = [at for at, _ in fixture_site.request_times if at >= since]
+        assert len(starts) >= 10
+        assert all(b - a >= MIN_DELAY - 0.05 for a, b in itertools.pairwise(starts))
+        assert redis.Redis.from_url(cluster.redis_url).keys("newsmon:host:*:last")
+
+        again = cluster.trigger_ingest(api)  # a forced rerun: nothing new, nothing twice
+        assert cluster.wait_for(api, "news_ingest", again) == "success"
+    es.indices.refresh(index=articles)
+    assert es.count(index=articles)["count"] == 5
+    assert len((settings.config_dir / "alerts.jsonl").read_text().splitlines()) == 1
+    delete_indices(es, settings.index_prefix)
