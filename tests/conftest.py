@@ -9,6 +9,7 @@ covers the test-* indices only.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 
 TEST_PREFIXES = "test-"
+ES_CLUSTER_PORT = 9260  # the 3-node cluster's nodes: HTTP 9260-9262, transport 9360-9362
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,6 +48,20 @@ def local_test_user() -> None:
     local = LocalElasticsearch(settings)
     if settings.uses_local_elasticsearch and local.health() is not None:
         local.credentials(TEST_PREFIXES)
+
+
+@pytest.fixture(scope="session")
+def es_cluster(settings: Settings) -> Iterator[LocalElasticsearch]:
+    """A 3-node local Elasticsearch of the session's own (HTTP 9260-9262), started afresh."""
+    local = LocalElasticsearch(
+        settings.model_copy(update={"es_port": ES_CLUSTER_PORT, "es_nodes": 3, "es_heap": "384m"})
+    )
+    local.stop(say=lambda _: None)
+    shutil.rmtree(local.state_dir, ignore_errors=True)
+    local.start(say=lambda _: None)
+    yield local
+    local.stop(say=lambda _: None)
+    shutil.rmtree(local.state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

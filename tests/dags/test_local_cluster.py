@@ -1,9 +1,11 @@
 """The distributed mode end to end (scripts/local_cluster.py): Airflow with the
 CeleryExecutor on PostgreSQL and Redis, two Celery workers, scheduler, dag-processor and
-api-server, all started for this module. news_ingest (two shards, so both workers take
-one) and the news_alerts it triggers run over loopback feeds where two outlets carry
-copies of one story: every article indexed once, one cluster per story, one alert per
-story, politeness spacing held on the one host across both workers (through Redis)."""
+api-server, all started for this module, and the session's 3-node Elasticsearch.
+news_ingest (two shards, so both workers take one) and the news_alerts it triggers run
+over loopback feeds where two outlets carry copies of one story, while one worker is
+killed and one Elasticsearch node stopped in the middle of the run: every article
+indexed once, one cluster per story, one alert per story, politeness spacing held on the
+one host across both workers (through Redis)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import itertools
 import json
 import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +30,7 @@ from elasticsearch import Elasticsearch
 
 from pipeline.config import Settings, load_settings
 from pipeline.devtools.local_es import LocalElasticsearch
-from tests.conftest import TEST_PREFIXES, delete_indices, make_test_env
+from tests.conftest import TEST_PREFIXES, make_test_env
 from tests.support.fixture_site import FixtureSite, write_config_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,15 +92,18 @@ class Cluster:
         return list(runs.json()["dag_runs"])
 
     def shard_workers(self, run_id: str) -> set[str]:
-        """Which workers ran the run's ingest_shard tasks (from their logs)."""
+        """Which workers took the run's ingest_shard tasks (from their logs)."""
+        pattern = f"task_id='ingest_shard', dag_id='news_ingest', run_id='{re.escape(run_id)}'"
         found = set()
         for worker in ("worker1", "worker2"):
             log = (self.home / f"{worker}.log").read_text(errors="replace")
-            if re.search(
-                rf"task_id='ingest_shard', dag_id='news_ingest', run_id='{re.escape(run_id)}'", log
-            ):
+            if re.search(pattern, log):
                 found.add(worker)
         return found
+
+    def kill(self, component: str) -> None:
+        """SIGKILL a component and the task processes it runs, as a crashed machine."""
+        os.killpg(int((self.home / f"{component}.pid").read_text()), signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
@@ -111,18 +118,22 @@ def cluster_settings(
 
 @pytest.fixture(scope="module")
 def cluster(
-    tmp_path_factory: pytest.TempPathFactory, cluster_settings: Settings
+    tmp_path_factory: pytest.TempPathFactory,
+    cluster_settings: Settings,
+    es_cluster: LocalElasticsearch,
 ) -> Iterator[Cluster]:
     home = tmp_path_factory.mktemp("cluster")
-    user = LocalElasticsearch(cluster_settings).credentials(TEST_PREFIXES)
+    user = es_cluster.credentials(TEST_PREFIXES)
+    pg_port = _free_port()
     env = {
         **os.environ,
         **make_test_env(cluster_settings.config_dir),
         "NEWSMON_INDEX_PREFIX": cluster_settings.index_prefix,
         "NEWSMON_CLUSTER_HOME": str(home),
         "NEWSMON_CLUSTER_PORT": str(_free_port()),
-        "NEWSMON_CLUSTER_PG_PORT": str(_free_port()),
+        "NEWSMON_CLUSTER_PG_PORT": str(pg_port),
         "NEWSMON_CLUSTER_REDIS_PORT": str(_free_port()),
+        "NEWSMON_ES_URL": ",".join(node.url for node in es_cluster.nodes()),
         "NEWSMON_ES_USERNAME": user.username,
         "NEWSMON_ES_PASSWORD": user.password,
         "NEWSMON_ES_CA_CERTS": str(user.ca_certs),
@@ -130,6 +141,8 @@ def cluster(
         "NEWSMON_INGEST_PROCESSES": "1",
         "NEWSMON_INGEST_INTERVAL_MINUTES": "0",  # news_ingest only when triggered
         "NEWSMON_HOST_MIN_DELAY_SECONDS": str(MIN_DELAY),
+        # A killed worker's task is failed (and retried) after 20 s without a heartbeat.
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
     }
     running = Cluster(home, env)
     started = running.run("start")
@@ -138,29 +151,54 @@ def cluster(
         yield running
     finally:
         stopped = running.run("stop")
+        shutil.rmtree(cluster_settings.cache_dir / f"postgres-{pg_port}", ignore_errors=True)
         assert stopped.returncode == 0, stopped.stderr
 
 
-def test_ingest_and_alerts_on_celery_workers(
-    cluster: Cluster, cluster_settings: Settings, es: Elasticsearch, fixture_site: FixtureSite
+@pytest.fixture(scope="module")
+def admin(es_cluster: LocalElasticsearch) -> Iterator[Elasticsearch]:
+    user = es_cluster.superuser()
+    client = Elasticsearch(
+        [node.url for node in es_cluster.nodes()],
+        basic_auth=(user.username, user.password),
+        ca_certs=str(user.ca_certs),
+        max_retries=3,
+        retry_on_timeout=True,
+    )
+    yield client
+    client.close()
+
+
+def test_ingest_and_alerts_on_celery_workers_while_a_worker_and_a_node_fail(
+    cluster: Cluster,
+    cluster_settings: Settings,
+    es_cluster: LocalElasticsearch,
+    admin: Elasticsearch,
+    fixture_site: FixtureSite,
 ) -> None:
     settings = cluster_settings
+    articles = settings.index_name("articles")
     status = cluster.run("status")
     assert status.returncode == 0 and "worker2: running" in status.stdout, status.stdout
     since = time.time()
     with cluster.api() as api:
         run_id = cluster.trigger_ingest(api)
-        assert cluster.wait_for(api, "news_ingest", run_id) == "success"
-        assert cluster.shard_workers(run_id) == {"worker1", "worker2"}
+        deadline = time.monotonic() + 120
+        while cluster.shard_workers(run_id) != {"worker1", "worker2"}:
+            assert time.monotonic() < deadline, "the shards did not reach both workers"
+            time.sleep(0.2)
+        cluster.kill("worker2")  # with the shard it was running
+        es_cluster.nodes()[0].stop_node(say=lambda _: None)
+        # worker1 finishes its shard, then takes worker2's over once it is declared lost.
+        assert cluster.wait_for(api, "news_ingest", run_id, timeout=400) == "success"
         deadline = time.monotonic() + 120  # the new-articles asset triggers news_alerts
         while not (alert_runs := cluster.asset_triggered_alerts(api)):
             assert time.monotonic() < deadline, "news_alerts was not triggered"
             time.sleep(2)
         assert cluster.wait_for(api, "news_alerts", alert_runs[0]["dag_run_id"]) == "success"
 
-        articles = settings.index_name("articles")
-        es.indices.refresh(index=articles)
-        hits = es.search(index=articles, size=20, source=["cluster_id"])["hits"]["hits"]
+        admin.indices.refresh(index=articles)
+        hits = admin.search(index=articles, size=20, source=["cluster_id"])["hits"]["hits"]
         assert len(hits) == 5 and len({hit["_source"]["cluster_id"] for hit in hits}) == 4
         alerts = (settings.config_dir / "alerts.jsonl").read_text().splitlines()
         assert len(alerts) == 1  # the cruise-missile rule, once for its story
@@ -171,9 +209,9 @@ def test_ingest_and_alerts_on_celery_workers(
         assert all(b - a >= MIN_DELAY - 0.05 for a, b in itertools.pairwise(starts))
         assert redis.Redis.from_url(cluster.redis_url).keys("newsmon:host:*:last")
 
+        es_cluster.start(say=lambda _: None)  # the node comes back
         again = cluster.trigger_ingest(api)  # a forced rerun: nothing new, nothing twice
         assert cluster.wait_for(api, "news_ingest", again) == "success"
-    es.indices.refresh(index=articles)
-    assert es.count(index=articles)["count"] == 5
+    admin.indices.refresh(index=articles)
+    assert admin.count(index=articles)["count"] == 5
     assert len((settings.config_dir / "alerts.jsonl").read_text().splitlines()) == 1
-    delete_indices(es, settings.index_prefix)

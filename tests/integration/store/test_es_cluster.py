@@ -1,11 +1,10 @@
-"""A 3-node local Elasticsearch (`NEWSMON_ES_NODES=3 newsmon es start`), started afresh
-for this module on its own ports: replicas follow the cluster's size, and newsmon, given
+"""A 3-node local Elasticsearch (`NEWSMON_ES_NODES=3 newsmon es start`), the test
+session's own on its own ports: replicas follow the cluster's size, and newsmon, given
 every node's URL, ingests and clusters stories while one node is down, with nothing lost
 or duplicated once the node is back."""
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,34 +18,16 @@ from pipeline.ingest.engine import run_cycle
 from pipeline.store import connect
 from pipeline.store.indices import Index, load_mapping
 
-HTTP_PORT = 9260  # nodes on 9260-9262, transport 9360-9362
 PREFIX = f"cluster-{uuid.uuid4().hex[:8]}-"
 
 
-def quiet(_: str) -> None:
-    pass
-
-
 @pytest.fixture(scope="module")
-def cluster(settings: Settings) -> Iterator[LocalElasticsearch]:
-    local = LocalElasticsearch(
-        settings.model_copy(update={"es_port": HTTP_PORT, "es_nodes": 3, "es_heap": "384m"})
-    )
-    local.stop(say=quiet)
-    shutil.rmtree(local.state_dir, ignore_errors=True)
-    local.start(say=quiet)
-    yield local
-    local.stop(say=quiet)
-    shutil.rmtree(local.state_dir, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def cluster_settings(cluster: LocalElasticsearch, settings: Settings) -> Settings:
+def cluster_settings(es_cluster: LocalElasticsearch, settings: Settings) -> Settings:
     """newsmon given every node's URL and its user on the cluster (the fixture feeds)."""
-    user = cluster.credentials(PREFIX)
+    user = es_cluster.credentials(PREFIX)
     return settings.model_copy(
         update={
-            "es_url": ",".join(node.url for node in cluster.nodes()),
+            "es_url": ",".join(node.url for node in es_cluster.nodes()),
             "es_username": user.username,
             "es_password": user.password,
             "es_ca_certs": user.ca_certs,
@@ -56,10 +37,10 @@ def cluster_settings(cluster: LocalElasticsearch, settings: Settings) -> Setting
 
 
 @pytest.fixture(scope="module")
-def admin(cluster: LocalElasticsearch) -> Iterator[Elasticsearch]:
-    user = cluster.superuser()
+def admin(es_cluster: LocalElasticsearch) -> Iterator[Elasticsearch]:
+    user = es_cluster.superuser()
     client = Elasticsearch(
-        [node.url for node in cluster.nodes()],
+        [node.url for node in es_cluster.nodes()],
         basic_auth=(user.username, user.password),
         ca_certs=str(user.ca_certs),
         retry_on_timeout=True,
@@ -75,9 +56,9 @@ def _replicas(admin: Elasticsearch) -> list[str]:
 
 
 def test_three_nodes_and_a_replica_of_every_index(
-    cluster: LocalElasticsearch, cluster_settings: Settings, admin: Elasticsearch
+    es_cluster: LocalElasticsearch, cluster_settings: Settings, admin: Elasticsearch
 ) -> None:
-    assert len(cluster.settings.elasticsearch_urls) == 3
+    assert len(es_cluster.settings.elasticsearch_urls) == 3
     feeds = cluster_settings.index_name(Index.FEEDS)  # made by an older newsmon: no replica
     body = load_mapping(Index.FEEDS)
     old = {**body["settings"], "number_of_replicas": 0}
@@ -92,25 +73,25 @@ def test_three_nodes_and_a_replica_of_every_index(
     assert replicas == ["1"] * len(Index)
     health = admin.cluster.health(index=f"{PREFIX}*", wait_for_status="green", timeout="90s")
     assert health["number_of_nodes"] == 3 and health["status"] == "green"
-    status = cluster.status()
+    status = es_cluster.status()
     assert [node["pid"] is not None for node in status["nodes"]] == [True, True, True]
 
 
 def test_ingest_carries_on_while_a_node_is_down(
-    cluster: LocalElasticsearch, cluster_settings: Settings, admin: Elasticsearch
+    es_cluster: LocalElasticsearch, cluster_settings: Settings, admin: Elasticsearch
 ) -> None:
     articles = cluster_settings.index_name(Index.ARTICLES)
     world = run_cycle(cluster_settings, ["fixture-world"]).totals()
     assert (world["feeds_ok"], world["indexed"]) == (1, 3)
 
-    first = cluster.nodes()[0]  # the first URL newsmon is given, and the master so far
-    first.stop_node(say=quiet)
+    first = es_cluster.nodes()[0]  # the first URL newsmon is given, and the master so far
+    first.stop_node(say=lambda _: None)
     korea = run_cycle(cluster_settings, ["fixture-korea"]).totals()
     # The Atom feed's copy of the RSS feed's first story is found among the articles
     # indexed before the node went down: one story cluster, not two.
     assert (korea["feeds_ok"], korea["indexed"], korea["near_duplicate"]) == (1, 2, 1)
 
-    cluster.start(say=quiet)  # the stopped node rejoins
+    es_cluster.start(say=lambda _: None)  # the stopped node rejoins
     admin.cluster.health(index=f"{PREFIX}*", wait_for_status="green", timeout="90s")
     again = run_cycle(cluster_settings, ["fixture-world", "fixture-korea"]).totals()
     assert again["indexed"] == 0  # nothing indexed twice
