@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 
 import yaml
 
 from tests.support import REPO
 
+SCRIPTS = REPO / "scripts"
 COMPOSE = yaml.safe_load((REPO / "docker" / "compose.yaml").read_text())
 AIRFLOW_SERVICES = [
     "airflow-apiserver",
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
+    "airflow-worker",
 ]
+ES_NODES = ["elasticsearch", "es02", "es03"]
 
 
 def _production_docs() -> str:
@@ -24,7 +28,7 @@ def _production_docs() -> str:
 
 def test_compose_has_every_service_the_docs_name() -> None:
     services = set(COMPOSE["services"])
-    assert {"elasticsearch", "kibana", "postgres", "airflow-init", *AIRFLOW_SERVICES} <= services
+    assert {"kibana", "postgres", "redis", "airflow-init", *ES_NODES, *AIRFLOW_SERVICES} <= services
     section = _production_docs()
     for name in re.findall(r"`(airflow-[a-z-]+)`", section):
         assert name in services, name
@@ -34,9 +38,45 @@ def test_airflow_services_are_built_from_the_project_dockerfile() -> None:
     for name in AIRFLOW_SERVICES:
         service = COMPOSE["services"][name]
         assert service["build"]["dockerfile"] == "docker/Dockerfile"
-        assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
         assert "postgresql" in service["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        assert service["environment"]["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:")
     assert COMPOSE["services"]["airflow-apiserver"]["command"] == ["api-server"]
+    assert COMPOSE["services"]["airflow-worker"]["command"][:2] == ["celery", "worker"]
+
+
+def test_compose_sets_what_the_local_cluster_script_sets() -> None:
+    """docker/ and scripts/local_cluster.py run the same distributed mode: the same
+    executor, broker, result backend, metadata database and shared politeness."""
+    spec = importlib.util.spec_from_file_location("local_cluster", SCRIPTS / "local_cluster.py")
+    assert spec and spec.loader
+    local_cluster = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(local_cluster)
+    local = local_cluster.airflow_env()
+    shared = [
+        name
+        for name in local
+        if name.startswith(("AIRFLOW__CELERY__", "AIRFLOW__DATABASE__")) or "REDIS" in name
+    ]
+    assert {"AIRFLOW__CELERY__BROKER_URL", "NEWSMON_REDIS_URL"} <= set(shared)
+    for service in AIRFLOW_SERVICES:
+        environment = COMPOSE["services"][service]["environment"]
+        assert set(shared) <= set(environment), service
+        assert environment["AIRFLOW__CORE__EXECUTOR"] == local["AIRFLOW__CORE__EXECUTOR"]
+
+
+def test_elasticsearch_cluster_profile_joins_two_nodes_over_tls() -> None:
+    nodes = [COMPOSE["services"][name] for name in ES_NODES]
+    assert [node.get("profiles") for node in nodes] == [None, ["es-cluster"], ["es-cluster"]]
+    names = [node["environment"]["node.name"] for node in nodes]
+    assert names == ES_NODES
+    for node in nodes:
+        environment = node["environment"]
+        assert environment["discovery.seed_hosts"].split(",") == ES_NODES
+        assert environment["xpack.security.transport.ssl.enabled"] == "true"
+        assert any(volume.startswith("es-snapshots:") for volume in node["volumes"])
+    setup = "\n".join(COMPOSE["services"]["es-setup"]["command"])
+    assert all(f"--dns {name}" in setup for name in ES_NODES)  # one certificate for all
 
 
 def test_compose_uses_the_variables_the_docs_promise() -> None:
@@ -45,7 +85,7 @@ def test_compose_uses_the_variables_the_docs_promise() -> None:
     for name in AIRFLOW_SERVICES:
         assert promised <= set(COMPOSE["services"][name]["environment"]), name
     assert COMPOSE["services"]["airflow-scheduler"]["environment"]["NEWSMON_ES_URL"] == (
-        "https://elasticsearch:9200"
+        "${NEWSMON_ES_URL:-https://elasticsearch:9200}"
     )
 
 
