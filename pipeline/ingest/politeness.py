@@ -147,10 +147,20 @@ def _gate(folder: Path, min_delay: float, max_connections: int) -> HostGate:
 
 
 @functools.lru_cache(maxsize=8)
-def _redis_gate(url: str, min_delay: float, max_connections: int, slot_ttl: float) -> Gate:
+def _redis_client(url: str) -> redis.Redis:
     import redis
 
-    return RedisHostGate(redis.Redis.from_url(url), min_delay, max_connections, slot_ttl)
+    return redis.Redis.from_url(url)
+
+
+def shared_redis(settings: Settings) -> redis.Redis | None:
+    """The Redis that workers on several machines share (None: this machine only)."""
+    return _redis_client(settings.redis_url) if settings.redis_url else None
+
+
+@functools.lru_cache(maxsize=8)
+def _redis_gate(url: str, min_delay: float, max_connections: int, slot_ttl: float) -> Gate:
+    return RedisHostGate(_redis_client(url), min_delay, max_connections, slot_ttl)
 
 
 def gate_for(settings: Settings) -> Gate:

@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.config import FeedConfig, Settings, load_settings
 from pipeline.errors import FeedParseError, PermanentFetchError, TransientFetchError
+from pipeline.ingest import robots
 from pipeline.ingest.download import fetch, make_client, parse_retry_after
 from pipeline.ingest.fetch import fetch_page
 from pipeline.ingest.poll import poll_feed
@@ -174,6 +175,25 @@ def test_robots_txt_is_respected_for_article_pages(site: HostileSite, settings: 
     finally:
         client.close()
     assert site.hits["/robots.txt"] == 1  # read once per origin, then cached
+
+
+def test_robots_txt_is_read_once_for_every_worker_sharing_a_redis(
+    site: HostileSite, settings: Settings, redis_url: str
+) -> None:
+    shared = settings.model_copy(update={"redis_url": redis_url})
+    client = make_client(shared)
+    entry = lambda path: FeedEntry("h", site.base_url + path, "t", "", None, path)  # noqa: E731
+    before = site.hits["/robots.txt"]
+    try:
+        for _worker in range(2):  # a worker elsewhere: its own memory, the same Redis
+            robots._cache.clear()
+            with pytest.raises(PermanentFetchError, match=r"disallowed by robots\.txt"):
+                fetch_page(client, entry("/private/story.html"), shared)
+            assert fetch_page(client, entry("/open/story.html"), shared).body == b"<p>open</p>"
+    finally:
+        client.close()
+        robots._cache.clear()
+    assert site.hits["/robots.txt"] == before + 1
 
 
 def test_quick_transient_failures_are_retried_with_backoff(
