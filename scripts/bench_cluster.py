@@ -56,6 +56,7 @@ def main() -> int:
     if not ready.wait(120):
         raise SystemExit("the feed servers did not start")
     work = Path(tempfile.mkdtemp(prefix="newsmon-bench-cluster-"))
+    work.chmod(0o755)  # PostgreSQL (as `postgres`) keeps its data in the cache folder here
     prefix = f"{bench_ingest.BENCH_PREFIX}cluster-{uuid.uuid4().hex[:8]}-"
     config_dir = write_config_dir(work / "config", "http://unused", {})
     (config_dir / "feeds.yaml").write_text(

@@ -82,37 +82,15 @@ def start_postgres() -> None:
         data.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(data, "postgres", "postgres")
-        subprocess.run(
-            as_postgres(
-                [pg_bin("initdb"), "-D", str(data), "-U", "airflow", "-E", "UTF8", "--auth=trust"]
-            ),  # loopback only, see start below
-            check=True,
-            capture_output=True,
-        )
-    if (
-        subprocess.run(
-            as_postgres([pg_bin("pg_ctl"), "status", "-D", str(data)]), capture_output=True
-        ).returncode
-        != 0
-    ):
+        # Trust on loopback only: the server listens on 127.0.0.1 and a socket in `data`.
+        _postgres("initdb", "-D", str(data), "-U", "airflow", "-E", "UTF8", "--auth=trust")
+    status = subprocess.run(
+        as_postgres([pg_bin("pg_ctl"), "status", "-D", str(data)]), capture_output=True
+    )
+    if status.returncode != 0:
         options = f"-p {PG_PORT} -k {data} -c listen_addresses=127.0.0.1"
-        subprocess.run(
-            as_postgres(
-                [
-                    pg_bin("pg_ctl"),
-                    "start",
-                    "-w",
-                    "-D",
-                    str(data),
-                    "-o",
-                    options,
-                    "-l",
-                    str(data / "postgres.log"),
-                ]
-            ),
-            check=True,
-            capture_output=True,
-        )
+        log = str(data / "postgres.log")
+        _postgres("pg_ctl", "start", "-w", "-D", str(data), "-o", options, "-l", log)
     created = subprocess.run(
         [pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "airflow", "airflow"],
         capture_output=True,
@@ -121,6 +99,15 @@ def start_postgres() -> None:
     if created.returncode != 0 and "already exists" not in created.stderr:
         raise SystemExit(f"createdb failed: {created.stderr.strip()}")
     print(f"PostgreSQL on 127.0.0.1:{PG_PORT} (data {data})")
+
+
+def _postgres(tool: str, *args: str) -> None:
+    done = subprocess.run(as_postgres([pg_bin(tool), *args]), capture_output=True, text=True)
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).strip()[-2000:]
+        raise SystemExit(
+            f"{tool} failed (the postgres user must reach {postgres_dir()}):\n{output}"
+        )
 
 
 def start_redis() -> None:
