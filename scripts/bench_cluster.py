@@ -79,6 +79,7 @@ def main() -> int:
     es = make_es_client(load_settings())
     pages = args.feeds * 5
     result: dict[str, Any] = {"feeds": args.feeds, "pages": pages, "two": [], "one": []}
+    finished = False
     try:
         if cluster.start() != 0:
             raise SystemExit("the local cluster did not start")
@@ -97,13 +98,17 @@ def main() -> int:
                 rate = round(indexed / run["seconds"], 1)
                 result[workers].append(rate)
                 print(f"  {workers} worker(s): {run} ({indexed} indexed)", file=sys.stderr)
+        finished = True
     finally:
         cluster.stop()
         delete_indices(es, prefix)
         stop.set()
         site.join(timeout=10)
         shutil.rmtree(load_settings().cache_dir / f"postgres-{cluster.PG_PORT}", ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
+        if finished:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"  logs kept in {work / 'cluster'}", file=sys.stderr)
     two, one = (
         sorted(result["two"])[len(result["two"]) // 2],
         sorted(result["one"])[len(result["one"]) // 2],
