@@ -110,7 +110,7 @@ class RedisHostGate:
         self, client: redis.Redis, min_delay: float, max_connections: int, slot_ttl: float
     ) -> None:
         self.client = client
-        self.min_delay = min_delay
+        self.delay_ms = int(min_delay * 1000)
         self.max_connections = max_connections
         self.slot_ttl_ms = int(slot_ttl * 1000)
         self._book_start = client.register_script(_BOOK_START)
@@ -122,15 +122,12 @@ class RedisHostGate:
         token = uuid.uuid4().hex
         held = self._take_slot(key, token)
         try:
-            if self.min_delay > 0:
-                wait_ms = int(self._book_start(keys=[f"{key}:last"], args=[self._delay_ms()]))
+            if self.delay_ms > 0:
+                wait_ms = int(self._book_start(keys=[f"{key}:last"], args=[self.delay_ms]))
                 time.sleep(wait_ms / 1000)
             yield
         finally:
             self._release(keys=[held], args=[token])
-
-    def _delay_ms(self) -> int:
-        return int(self.min_delay * 1000)
 
     def _take_slot(self, key: str, token: str) -> str:
         slots = [f"{key}:slot{n}" for n in range(self.max_connections)]
