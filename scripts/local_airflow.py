@@ -64,8 +64,8 @@ def healthy() -> bool:
         return False
 
 
-def admin_login() -> tuple[str, str]:
-    users = json.loads(PASSWORDS.read_text())
+def admin_login(passwords: Path = PASSWORDS) -> tuple[str, str]:
+    users = json.loads(passwords.read_text())
     user, password = next(iter(users.items()))
     return user, password
 
@@ -99,23 +99,23 @@ def start() -> int:
     return show_login()
 
 
-def api_token() -> str:
-    user, password = admin_login()
+def api_token(url: str = URL, passwords: Path = PASSWORDS) -> str:
+    user, password = admin_login(passwords)
     response = httpx.post(
-        f"{URL}/auth/token", json={"username": user, "password": password}, timeout=10
+        f"{url}/auth/token", json={"username": user, "password": password}, timeout=10
     )
     response.raise_for_status()
     return str(response.json()["access_token"])
 
 
-def unpause_dags(deadline: float) -> None:
+def unpause_dags(deadline: float, url: str = URL, passwords: Path = PASSWORDS) -> None:
     """Wait until the DAG processor has registered the DAGs, then make sure none is paused."""
-    headers = {"Authorization": f"Bearer {api_token()}"}
+    headers = {"Authorization": f"Bearer {api_token(url, passwords)}"}
     pending = set(DAG_IDS)
     while pending and time.monotonic() < deadline:
         for dag_id in sorted(pending):
             response = httpx.patch(
-                f"{URL}/api/v2/dags/{dag_id}",
+                f"{url}/api/v2/dags/{dag_id}",
                 json={"is_paused": False},
                 headers=headers,
                 timeout=10,
@@ -142,23 +142,28 @@ def stop() -> int:
     except (OSError, ValueError):
         print("No airflow standalone started by newsmon")
         return 0
-    # standalone may ignore SIGINT: signal its whole process group, then escalate.
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and _group_alive(pid):
-            time.sleep(0.5)
-        if not _group_alive(pid):
-            break
+    stop_group(pid)
     PID_FILE.unlink(missing_ok=True)
     print(f"Stopped airflow standalone (process group {pid})")
     return 0
 
 
-def _group_alive(pgid: int) -> bool:
+def stop_group(pgid: int) -> None:
+    """SIGTERM a process group (Airflow's processes may ignore SIGINT), SIGKILL it after
+    30 s."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and group_alive(pgid):
+            time.sleep(0.3)
+        if not group_alive(pgid):
+            return
+
+
+def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:

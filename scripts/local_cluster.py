@@ -202,7 +202,7 @@ def start() -> int:
         print(f"the Celery workers did not come up; logs in {HOME}", file=sys.stderr)
         stop()
         return 1
-    _unpause(deadline)
+    local_airflow.unpause_dags(deadline, URL, passwords_file())
     user, password = admin_login()
     print(
         f"Airflow (CeleryExecutor, {len(WORKERS)} workers) at {URL}  (login: {user} / {password})"
@@ -247,53 +247,17 @@ def _workers_ready(deadline: float) -> bool:
 
 
 def admin_login() -> tuple[str, str]:
-    import json
-
-    users = json.loads(passwords_file().read_text())
-    user, password = next(iter(users.items()))
-    return user, password
+    return local_airflow.admin_login(passwords_file())
 
 
 def api_token() -> str:
-    user, password = admin_login()
-    response = httpx.post(
-        f"{URL}/auth/token", json={"username": user, "password": password}, timeout=10
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
-def _unpause(deadline: float) -> None:
-    headers = {"Authorization": f"Bearer {api_token()}"}
-    pending = set(local_airflow.DAG_IDS)
-    while pending and time.monotonic() < deadline:
-        for dag_id in sorted(pending):
-            response = httpx.patch(
-                f"{URL}/api/v2/dags/{dag_id}",
-                json={"is_paused": False},
-                headers=headers,
-                timeout=10,
-            )
-            if response.status_code == 200:
-                pending.discard(dag_id)
-        if pending:
-            time.sleep(3)
+    return local_airflow.api_token(URL, passwords_file())
 
 
 def stop_component(name: str) -> None:
     pid = _pid(name)
-    if pid is None:
-        return
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and _group_alive(pid):
-            time.sleep(0.3)
-        if not _group_alive(pid):
-            break
+    if pid is not None:
+        local_airflow.stop_group(pid)
     (HOME / f"{name}.pid").unlink(missing_ok=True)
 
 
@@ -329,15 +293,7 @@ def _pid(name: str) -> int | None:
         pid = int((HOME / f"{name}.pid").read_text())
     except (OSError, ValueError):
         return None
-    return pid if _group_alive(pid) else None
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    return pid if local_airflow.group_alive(pid) else None
 
 
 if __name__ == "__main__":

@@ -65,6 +65,21 @@ def es_cluster(settings: Settings) -> Iterator[LocalElasticsearch]:
 
 
 @pytest.fixture(scope="session")
+def cluster_admin(es_cluster: LocalElasticsearch) -> Iterator[Elasticsearch]:
+    """The 3-node cluster's superuser, given every node (for checks while one is down)."""
+    user = es_cluster.superuser()
+    client = Elasticsearch(
+        [node.url for node in es_cluster.nodes()],
+        basic_auth=(user.username, user.password),
+        ca_certs=str(user.ca_certs),
+        retry_on_timeout=True,
+        max_retries=3,
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server of the test session's own."""
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()

@@ -155,25 +155,11 @@ def cluster(
         assert stopped.returncode == 0, stopped.stderr
 
 
-@pytest.fixture(scope="module")
-def admin(es_cluster: LocalElasticsearch) -> Iterator[Elasticsearch]:
-    user = es_cluster.superuser()
-    client = Elasticsearch(
-        [node.url for node in es_cluster.nodes()],
-        basic_auth=(user.username, user.password),
-        ca_certs=str(user.ca_certs),
-        max_retries=3,
-        retry_on_timeout=True,
-    )
-    yield client
-    client.close()
-
-
 def test_ingest_and_alerts_on_celery_workers_while_a_worker_and_a_node_fail(
     cluster: Cluster,
     cluster_settings: Settings,
     es_cluster: LocalElasticsearch,
-    admin: Elasticsearch,
+    cluster_admin: Elasticsearch,
     fixture_site: FixtureSite,
     request: pytest.FixtureRequest,
 ) -> None:
@@ -199,8 +185,8 @@ def test_ingest_and_alerts_on_celery_workers_while_a_worker_and_a_node_fail(
             time.sleep(2)
         assert cluster.wait_for(api, "news_alerts", alert_runs[0]["dag_run_id"]) == "success"
 
-        admin.indices.refresh(index=articles)
-        hits = admin.search(index=articles, size=20, source=["cluster_id"])["hits"]["hits"]
+        cluster_admin.indices.refresh(index=articles)
+        hits = cluster_admin.search(index=articles, size=20, source=["cluster_id"])["hits"]["hits"]
         assert len(hits) == 5 and len({hit["_source"]["cluster_id"] for hit in hits}) == 4
         alerts = (settings.config_dir / "alerts.jsonl").read_text().splitlines()
         assert len(alerts) == 1  # the cruise-missile rule, once for its story
@@ -216,6 +202,6 @@ def test_ingest_and_alerts_on_celery_workers_while_a_worker_and_a_node_fail(
         es_cluster.start(say=lambda _: None)  # the node comes back (a no-op when it has)
         again = cluster.trigger_ingest(api)  # a forced rerun: nothing new, nothing twice
         assert cluster.wait_for(api, "news_ingest", again) == "success"
-    admin.indices.refresh(index=articles)
-    assert admin.count(index=articles)["count"] == 5
+    cluster_admin.indices.refresh(index=articles)
+    assert cluster_admin.count(index=articles)["count"] == 5
     assert len((settings.config_dir / "alerts.jsonl").read_text().splitlines()) == 1

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -36,49 +35,39 @@ def cluster_settings(es_cluster: LocalElasticsearch, settings: Settings) -> Sett
     )
 
 
-@pytest.fixture(scope="module")
-def admin(es_cluster: LocalElasticsearch) -> Iterator[Elasticsearch]:
-    user = es_cluster.superuser()
-    client = Elasticsearch(
-        [node.url for node in es_cluster.nodes()],
-        basic_auth=(user.username, user.password),
-        ca_certs=str(user.ca_certs),
-        retry_on_timeout=True,
-        max_retries=3,
-    )
-    yield client
-    client.close()
-
-
-def _replicas(admin: Elasticsearch) -> list[str]:
-    found = admin.indices.get_settings(index=f"{PREFIX}*", name="index.number_of_replicas")
+def _replicas(cluster_admin: Elasticsearch) -> list[str]:
+    found = cluster_admin.indices.get_settings(index=f"{PREFIX}*", name="index.number_of_replicas")
     return [settings["settings"]["index"]["number_of_replicas"] for settings in found.values()]
 
 
 def test_three_nodes_and_a_replica_of_every_index(
-    es_cluster: LocalElasticsearch, cluster_settings: Settings, admin: Elasticsearch
+    es_cluster: LocalElasticsearch, cluster_settings: Settings, cluster_admin: Elasticsearch
 ) -> None:
     assert len(es_cluster.settings.elasticsearch_urls) == 3
     feeds = cluster_settings.index_name(Index.FEEDS)  # made by an older newsmon: no replica
     body = load_mapping(Index.FEEDS)
     old = {**body["settings"], "number_of_replicas": 0}
     del old["auto_expand_replicas"]
-    admin.indices.create(
+    cluster_admin.indices.create(
         index=f"{feeds}-v1", settings=old, mappings=body["mappings"], aliases={feeds: {}}
     )
     connect(cluster_settings, setup=True).close()  # the others made, as `newsmon setup` does
     deadline = time.monotonic() + 60  # replicas are expanded by a cluster state update
-    while (replicas := _replicas(admin)) != ["1"] * len(Index) and time.monotonic() < deadline:
+    while (replicas := _replicas(cluster_admin)) != ["1"] * len(
+        Index
+    ) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert replicas == ["1"] * len(Index)
-    health = admin.cluster.health(index=f"{PREFIX}*", wait_for_status="green", timeout="90s")
+    health = cluster_admin.cluster.health(
+        index=f"{PREFIX}*", wait_for_status="green", timeout="90s"
+    )
     assert health["number_of_nodes"] == 3 and health["status"] == "green"
     status = es_cluster.status()
     assert [node["pid"] is not None for node in status["nodes"]] == [True, True, True]
 
 
 def test_ingest_carries_on_while_a_node_is_down(
-    es_cluster: LocalElasticsearch, cluster_settings: Settings, admin: Elasticsearch
+    es_cluster: LocalElasticsearch, cluster_settings: Settings, cluster_admin: Elasticsearch
 ) -> None:
     articles = cluster_settings.index_name(Index.ARTICLES)
     world = run_cycle(cluster_settings, ["fixture-world"]).totals()
@@ -92,9 +81,9 @@ def test_ingest_carries_on_while_a_node_is_down(
     assert (korea["feeds_ok"], korea["indexed"], korea["near_duplicate"]) == (1, 2, 1)
 
     es_cluster.start(say=lambda _: None)  # the stopped node rejoins
-    admin.cluster.health(index=f"{PREFIX}*", wait_for_status="green", timeout="90s")
+    cluster_admin.cluster.health(index=f"{PREFIX}*", wait_for_status="green", timeout="90s")
     again = run_cycle(cluster_settings, ["fixture-world", "fixture-korea"]).totals()
     assert again["indexed"] == 0  # nothing indexed twice
-    admin.indices.refresh(index=articles)
-    hits = admin.search(index=articles, size=20, source=["cluster_id"])["hits"]["hits"]
+    cluster_admin.indices.refresh(index=articles)
+    hits = cluster_admin.search(index=articles, size=20, source=["cluster_id"])["hits"]["hits"]
     assert len(hits) == 5 and len({hit["_source"]["cluster_id"] for hit in hits}) == 4
