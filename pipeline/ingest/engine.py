@@ -51,6 +51,7 @@ from pipeline.ingest.fetch import fetch_page
 from pipeline.ingest.poll import poll_feed
 from pipeline.ingest.rss import items_read, parse_feed
 from pipeline.ingest.workers import PagePool, Processed, default_processes
+from pipeline.ingest.workers import prepare as prepare_workers
 from pipeline.models import FeedEntry, FeedResult, Poll, RunSummary, TaggedArticle
 from pipeline.store import articles as article_store
 from pipeline.store import connect, locks
@@ -100,14 +101,17 @@ class IngestContext:
         threads: int | None = None,
     ) -> IngestContext:
         workers = processes if processes is not None else settings.ingest_processes
+        taxonomy = config.load_topics(settings)
+        # Elasticsearch's index setup is mostly waiting: the workers' models load
+        # meanwhile. The thread ends before the workers are forked (a fork copies no
+        # thread, but would copy a lock one held).
+        with ThreadPoolExecutor(1, thread_name_prefix="es-setup") as background:
+            connecting = background.submit(connect, settings, setup=setup_indices)
+            prepare_workers(taxonomy, settings.cache_dir)
+            es = connecting.result()
         pages = PagePool(
-            config.load_topics(settings), default_processes() if workers is None else workers
+            taxonomy, default_processes() if workers is None else workers, settings.cache_dir
         )
-        try:
-            es = connect(settings, setup=setup_indices)
-        except BaseException:
-            pages.close()
-            raise
         return cls(
             settings,
             make_client(settings),

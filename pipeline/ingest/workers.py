@@ -29,6 +29,7 @@ from pipeline.models import FeedEntry, TaggedArticle
 
 logger = logging.getLogger(__name__)
 _TAGGER = None  # this process's Tagger (built before the workers are forked)
+_TAXONOMY: Taxonomy | None = None  # the taxonomy _TAGGER was built from
 MAX_RESTARTS = 3
 PARENT_CHECK_SECONDS = 1.0
 MEMORY_SAMPLE_SECONDS = 1.0
@@ -62,8 +63,18 @@ def process_page(body: bytes, entry: FeedEntry, fetched_at: datetime) -> Process
 def set_taxonomy(taxonomy: Taxonomy) -> None:
     from pipeline.ingest.tag import Tagger
 
-    global _TAGGER
-    _TAGGER = Tagger(taxonomy)
+    global _TAGGER, _TAXONOMY
+    if _TAGGER is None or _TAXONOMY is not taxonomy:
+        _TAGGER, _TAXONOMY = Tagger(taxonomy), taxonomy
+
+
+def prepare(taxonomy: Taxonomy, model_cache: Path | None = None) -> None:
+    """Load what processing a page needs (language model, tagger) into this process, so
+    the workers forked from it inherit them. Idempotent."""
+    from pipeline.ingest.extract import load_language_model
+
+    load_language_model(model_cache)
+    set_taxonomy(taxonomy)
 
 
 def _pss_kb(pid: int) -> int:
@@ -108,13 +119,8 @@ def _allow_children() -> None:
 class PagePool:
     """Where pages are processed: worker processes, or inline for `processes` <= 1."""
 
-    def __init__(self, taxonomy: Taxonomy, processes: int) -> None:
-        from pipeline.ingest.extract import detect_language
-
-        # Loaded once here and inherited by the workers: the language model alone takes
-        # a second to load in each process.
-        detect_language("warm up")
-        set_taxonomy(taxonomy)
+    def __init__(self, taxonomy: Taxonomy, processes: int, model_cache: Path | None = None) -> None:
+        prepare(taxonomy, model_cache)  # once here, inherited by the workers
         self._processes = processes
         self._restarts = 0
         self._lock = threading.Lock()

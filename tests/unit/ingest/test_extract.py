@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from pipeline.ingest.extract import detect_language, extract, reconcile
+from pathlib import Path
+
+import py3langid.langid as langid_module
+import pytest
+
+from pipeline.ingest.extract import detect_language, extract, load_language_model, reconcile
 from pipeline.models import FeedEntry
 from tests.support import FIXTURES
 
@@ -36,6 +41,43 @@ def test_language_detection_is_offline() -> None:
         detect_language("북한이 동해상으로 탄도미사일을 발사했다고 합동참모본부가 밝혔다.") == "ko"
     )
     assert detect_language("   ") is None
+
+
+LANGUAGE_SAMPLES = [
+    "Президент России встретился с делегацией КНДР в Москве.",
+    "북한이 동해상으로 탄도미사일을 발사했다고 합동참모본부가 밝혔다.",
+    "The envoy arrived in Pyongyang on Tuesday for talks on the treaty.",
+    "Der Gesandte traf am Dienstag zu Gesprächen in Pjöngjang ein.",
+]
+
+
+def test_cached_language_model_ranks_as_the_packaged_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(langid_module, "IDENTIFIER", None)
+    packaged = langid_module._load_identifier()
+    load_language_model(tmp_path)  # decompresses into the cache
+    [cached_file] = tmp_path.glob("langid-model-*.npz")
+    monkeypatch.setattr(langid_module, "IDENTIFIER", None)
+    load_language_model(tmp_path)  # reads the cached copy
+    cached = langid_module.IDENTIFIER
+    assert cached is not None and cached is not packaged
+    for text in LANGUAGE_SAMPLES:
+        assert cached.rank(text) == packaged.rank(text)
+    assert [p.name for p in tmp_path.iterdir()] == [cached_file.name]  # no partial files left
+
+
+def test_broken_language_model_cache_falls_back_to_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(langid_module, "IDENTIFIER", None)
+    load_language_model(tmp_path)
+    [cached_file] = tmp_path.glob("langid-model-*.npz")
+    cached_file.write_bytes(b"not a model")
+    monkeypatch.setattr(langid_module, "IDENTIFIER", None)
+    load_language_model(tmp_path)
+    assert detect_language(LANGUAGE_SAMPLES[0]) == "ru"
+    assert not cached_file.exists()  # the broken copy is gone: the next start makes it anew
 
 
 def test_reconcile_trims_unconfirmed_tail() -> None:
