@@ -33,6 +33,9 @@ PUBLISHED = AssetAlias(name=tasks.NEW_ARTICLES_ALIAS)
 
 # 0 turns the schedule off: runs are then triggered (UI, REST API) only.
 INTERVAL_MINUTES = int(os.environ.get("NEWSMON_INGEST_INTERVAL_MINUTES", "15"))
+# A shard task that failed as a whole (its worker lost, Elasticsearch down at its start)
+# is retried after this, then twice as long.
+RETRY_SECONDS = int(os.environ.get("NEWSMON_INGEST_RETRY_SECONDS", "60"))
 SHARDS = tasks.shard_count()
 
 
@@ -44,7 +47,7 @@ SHARDS = tasks.shard_count()
     max_active_runs=1,
     default_args={
         "retries": 2,
-        "retry_delay": timedelta(minutes=1),
+        "retry_delay": timedelta(seconds=RETRY_SECONDS),
         "retry_exponential_backoff": True,
     },
     params={

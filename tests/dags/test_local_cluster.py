@@ -141,8 +141,10 @@ def cluster(
         "NEWSMON_INGEST_PROCESSES": "1",
         "NEWSMON_INGEST_INTERVAL_MINUTES": "0",  # news_ingest only when triggered
         "NEWSMON_HOST_MIN_DELAY_SECONDS": str(MIN_DELAY),
-        # A killed worker's task is failed (and retried) after 20 s without a heartbeat.
+        # A killed worker's task is failed after 20 s without a heartbeat, and retried
+        # 5 s later (a minute by default).
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+        "NEWSMON_INGEST_RETRY_SECONDS": "5",
     }
     running = Cluster(home, env)
     started = running.run("start")
