@@ -32,6 +32,7 @@ def test_news_ingest_structure(dagbag: Any) -> None:
     assert set(dag.params) == {"force", "feeds"}  # shown in the trigger form
     ingest = dag.get_task("ingest_shard")
     assert ingest.retries >= 1
+    assert ingest.retry_delay == timedelta(minutes=1)  # NEWSMON_INGEST_RETRY_SECONDS' default
     assert ingest.op_kwargs_expand_input.value["shard"] == list(range(shard_count()))
     # Published through an alias: only a shard that indexed something emits an event.
     assert [type(a).__name__ for a in ingest.outlets] == ["AssetAlias"]
