@@ -105,17 +105,14 @@ class IngestContext:
         threads: int | None = None,
     ) -> IngestContext:
         workers = processes if processes is not None else settings.ingest_processes
-        taxonomy = config.load_topics(settings)
         # Elasticsearch's index setup is mostly waiting: the workers' models load
         # meanwhile. The thread ends before the workers are forked (a fork copies no
         # thread, but would copy a lock one held).
         with ThreadPoolExecutor(1, thread_name_prefix="es-setup") as background:
             connecting = background.submit(connect, settings, setup=setup_indices)
-            prepare_workers(taxonomy, settings.cache_dir)
+            prepare_workers(config.load_topics(settings), settings.cache_dir)
             es = connecting.result()
-        pages = PagePool(
-            taxonomy, default_processes() if workers is None else workers, settings.cache_dir
-        )
+        pages = PagePool(default_processes() if workers is None else workers)
         return cls(
             settings,
             make_client(settings),

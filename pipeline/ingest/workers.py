@@ -29,7 +29,6 @@ from pipeline.models import FeedEntry, TaggedArticle
 
 logger = logging.getLogger(__name__)
 _TAGGER = None  # this process's Tagger (built before the workers are forked)
-_TAXONOMY: Taxonomy | None = None  # the taxonomy _TAGGER was built from
 MAX_RESTARTS = 3
 PARENT_CHECK_SECONDS = 1.0
 MEMORY_SAMPLE_SECONDS = 1.0
@@ -53,28 +52,22 @@ def process_page(body: bytes, entry: FeedEntry, fetched_at: datetime) -> Process
     extraction = extract(body, entry.url, entry)
     if extraction.article is None:
         return Processed(None, f"{entry.url}: {extraction.problem}")
-    assert _TAGGER is not None, "set_taxonomy() first"
+    assert _TAGGER is not None, "prepare() first"
     article = fingerprint(extraction.article)
     # The analysed fields here, in the workers: Korean analysis is not cheap.
     stems = stem_fields(article.title, article.text, article.language)
     return Processed(dataclasses.replace(tag_article(_TAGGER, article, fetched_at), **stems))
 
 
-def set_taxonomy(taxonomy: Taxonomy) -> None:
-    from pipeline.ingest.tag import Tagger
-
-    global _TAGGER, _TAXONOMY
-    if _TAGGER is None or _TAXONOMY is not taxonomy:
-        _TAGGER, _TAXONOMY = Tagger(taxonomy), taxonomy
-
-
 def prepare(taxonomy: Taxonomy, model_cache: Path | None = None) -> None:
     """Load what processing a page needs (language model, tagger) into this process, so
-    the workers forked from it inherit them. Idempotent."""
+    that the workers a PagePool forks from it inherit them."""
     from pipeline.ingest.extract import load_language_model
+    from pipeline.ingest.tag import Tagger
 
+    global _TAGGER
     load_language_model(model_cache)
-    set_taxonomy(taxonomy)
+    _TAGGER = Tagger(taxonomy)
 
 
 def _pss_kb(pid: int) -> int:
@@ -117,10 +110,10 @@ def _allow_children() -> None:
 
 
 class PagePool:
-    """Where pages are processed: worker processes, or inline for `processes` <= 1."""
+    """Where pages are processed: worker processes, or inline for `processes` <= 1. The
+    process making it must have been `prepare`d (the workers inherit what it loaded)."""
 
-    def __init__(self, taxonomy: Taxonomy, processes: int, model_cache: Path | None = None) -> None:
-        prepare(taxonomy, model_cache)  # once here, inherited by the workers
+    def __init__(self, processes: int) -> None:
         self._processes = processes
         self._restarts = 0
         self._lock = threading.Lock()
