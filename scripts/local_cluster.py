@@ -16,6 +16,7 @@ configured with (`NEWSMON_ES_NODES=3 newsmon es start` for a local cluster of th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -28,8 +29,6 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import contextlib
-
 import local_airflow
 
 from pipeline.config import load_settings
