@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import multiprocessing
 import os
 import shutil
 import sys
@@ -33,7 +32,6 @@ from pipeline.config import load_settings
 from pipeline.store import make_es_client
 from scripts import bench_ingest
 from tests.conftest import delete_indices
-from tests.support.fixture_site import write_config_dir
 
 
 def main() -> int:
@@ -43,29 +41,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    hosts = [f"127.0.0.{2 + n}" for n in range(20)]
-    port = bench_ingest.free_port(hosts[0])
-    context = multiprocessing.get_context("spawn")
-    ready, stop = context.Event(), context.Event()
-    site = context.Process(
-        target=bench_ingest.serve_site,
-        args=(args.corpus, hosts, port, 5, ready, stop),
-        daemon=True,
-    )
-    site.start()
-    if not ready.wait(120):
-        raise SystemExit("the feed servers did not start")
+    site, stop, feed_urls = bench_ingest.start_site(args.corpus, args.feeds, pages=5, hosts=20)
     work = Path(tempfile.mkdtemp(prefix="newsmon-bench-cluster-"))
     work.chmod(0o755)  # PostgreSQL (as `postgres`) keeps its data in the cache folder here
     prefix = f"{bench_ingest.BENCH_PREFIX}cluster-{uuid.uuid4().hex[:8]}-"
-    config_dir = write_config_dir(work / "config", "http://unused", {})
-    (config_dir / "feeds.yaml").write_text(
-        "feeds:\n"
-        + "".join(
-            f"  - {{id: f{n}, name: F{n}, url: 'http://{hosts[n % 20]}:{port}/feed/{n}.rss'}}\n"
-            for n in range(args.feeds)
-        )
-    )
+    config_dir = bench_ingest.write_feeds_config(work / "config", feed_urls)
     os.environ.update(
         bench_ingest.newsmon_env(config_dir, prefix, work / "cache"),
         NEWSMON_INGEST_SHARDS="2",

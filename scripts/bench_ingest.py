@@ -152,6 +152,30 @@ def serve_site(
         server.shutdown()
 
 
+def start_site(corpus: Path, feeds: int, pages: int, hosts: int) -> tuple[Any, Any, list[str]]:
+    """The feed servers in a child process: (process, its stop event, the feeds' URLs)."""
+    addresses = [f"127.0.0.{2 + n}" for n in range(hosts)]
+    port = free_port(addresses[0])
+    context = multiprocessing.get_context("spawn")
+    ready, stop = context.Event(), context.Event()
+    site = context.Process(
+        target=serve_site, args=(corpus, addresses, port, pages, ready, stop), daemon=True
+    )
+    site.start()
+    if not ready.wait(120):
+        raise SystemExit("the feed servers did not start")
+    urls = [f"http://{addresses[n % hosts]}:{port}/feed/{n}.rss" for n in range(feeds)]
+    return site, stop, urls
+
+
+def write_feeds_config(folder: Path, feed_urls: list[str]) -> Path:
+    """A config folder whose feeds.yaml lists `feed_urls` (ids f0, f1, ...)."""
+    config_dir = write_config_dir(folder, "http://unused", {})
+    lines = "".join(f"  - {{id: f{n}, name: F{n}, url: '{u}'}}\n" for n, u in enumerate(feed_urls))
+    (config_dir / "feeds.yaml").write_text("feeds:\n" + lines)
+    return config_dir
+
+
 def floor_worker(feed_urls: list[str], settings: Any, index: str, results: Any) -> None:
     """Child process of the floor: the plain work, nothing else."""
     import feedparser
@@ -455,17 +479,7 @@ def main() -> int:
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    hosts = [f"127.0.0.{2 + n}" for n in range(args.hosts)]
-    port = free_port(hosts[0])
-    context = multiprocessing.get_context("spawn")
-    ready, stop = context.Event(), context.Event()
-    site = context.Process(
-        target=serve_site, args=(args.corpus, hosts, port, args.pages, ready, stop), daemon=True
-    )
-    site.start()
-    if not ready.wait(120):
-        raise SystemExit("the feed servers did not start")
-    feed_urls = [f"http://{hosts[n % len(hosts)]}:{port}/feed/{n}.rss" for n in range(args.feeds)]
+    site, stop, feed_urls = start_site(args.corpus, args.feeds, args.pages, args.hosts)
     pages = args.feeds * args.pages
     work = Path(tempfile.mkdtemp(prefix="newsmon-bench-ingest-"))
     # Every index of the benchmark starts with bench-: one user of the local cluster.
@@ -474,13 +488,7 @@ def main() -> int:
     prefixes: list[str] = []
     result: dict[str, Any] = {"feeds": args.feeds, "pages": pages, "hosts": args.hosts}
     try:
-        config_dir = write_config_dir(work / "config", "http://unused", {})
-        (config_dir / "feeds.yaml").write_text(
-            "feeds:\n"
-            + "".join(
-                f"  - {{id: f{n}, name: F{n}, url: '{u}'}}\n" for n, u in enumerate(feed_urls)
-            )
-        )
+        config_dir = write_feeds_config(work / "config", feed_urls)
         floors, runs = [], []
         # Alternating, so both see the same conditions; the warm-up rounds are not counted.
         for round_ in range(args.warmup + args.rounds):
