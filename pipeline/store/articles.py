@@ -176,7 +176,9 @@ def get(es: Elasticsearch, settings: Settings, article_id: str) -> dict[str, Any
 
 
 def count(es: Elasticsearch, settings: Settings, query: dict[str, Any] | None = None) -> int:
-    return int(es.count(index=_name(settings), query=query)["count"])
+    """Articles matching `query`; 0 before the first ingest created the index."""
+    found = es.count(index=_name(settings), query=query, ignore_unavailable=True)
+    return int(found["count"])
 
 
 def value_counts(es: Elasticsearch, settings: Settings, field: str) -> dict[str, int]:

@@ -81,6 +81,30 @@ def test_news_backup_snapshots_daily_under_dag_test(
         delete_indices(es, settings.index_prefix)
 
 
+def test_news_alerts_succeeds_before_the_first_ingest(
+    airflow_db: None,
+    dagbag: Any,
+    fixture_site: FixtureSite,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    es: Elasticsearch,
+) -> None:
+    """Its clock runs every 10 minutes from the start: on a new install that is before
+    news_ingest has created any index."""
+    config = write_config_dir(tmp_path / "config", fixture_site.base_url, {"world": "/feeds/world.rss"})
+    for key, value in make_test_env(config).items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    assert not es.indices.exists(index=settings.index_name("articles"))
+    try:
+        dag_run = dagbag.dags["news_alerts"].test()
+        assert dag_run.state == "success"
+        stats = dag_run.get_task_instance("record_ingest_stats").xcom_pull(task_ids="record_ingest_stats")
+        assert stats["articles_total"] == 0
+    finally:
+        delete_indices(es, settings.index_prefix)
+
+
 @pytest.mark.parametrize("path", sorted(DAGS_DIR.glob("*.py")), ids=lambda p: p.name)
 def test_dag_files_do_no_work_at_parse_time(path: Path) -> None:
     """Top-level imports are Airflow, stdlib and pipeline.tasks only; pipeline work is
