@@ -82,10 +82,26 @@ class Cluster:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             state = str(api.get(f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"])
+            if state == "failed":
+                print(self.run_report(api, dag_id, run_id))  # pytest shows it on failure
             if state in ("success", "failed"):
                 return state
             time.sleep(1)
+        print(self.run_report(api, dag_id, run_id))
         raise AssertionError(f"{dag_id} {run_id} did not finish in {timeout:.0f} s")
+
+    def run_report(self, api: httpx.Client, dag_id: str, run_id: str) -> str:
+        """The run's task instances and the last lines of each attempt's log: why it failed."""
+        instances = api.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
+        parts = [
+            f"{ti['task_id']}: {ti['state']}, try {ti['try_number']} on {ti['hostname']}"
+            for ti in instances.get("task_instances", [])
+        ]
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+        for log in sorted(folder.glob("task_id=*/**/*.log")):
+            tail = [line[:500] for line in log.read_text(errors="replace").splitlines()[-40:]]
+            parts.append(f"--- {log.relative_to(folder)}\n" + "\n".join(tail))
+        return "\n".join(parts) or f"no task logs in {folder}"
 
     def asset_triggered_alerts(self, api: httpx.Client) -> list[dict[str, Any]]:
         runs = api.get("/dags/news_alerts/dagRuns", params={"run_type": "asset_triggered"})
