@@ -91,7 +91,9 @@ def test_news_alerts_succeeds_before_the_first_ingest(
 ) -> None:
     """Its clock runs every 10 minutes from the start: on a new install that is before
     news_ingest has created any index."""
-    config = write_config_dir(tmp_path / "config", fixture_site.base_url, {"world": "/feeds/world.rss"})
+    config = write_config_dir(
+        tmp_path / "config", fixture_site.base_url, {"world": "/feeds/world.rss"}
+    )
     for key, value in make_test_env(config).items():
         monkeypatch.setenv(key, value)
     settings = load_settings()
@@ -99,7 +101,9 @@ def test_news_alerts_succeeds_before_the_first_ingest(
     try:
         dag_run = dagbag.dags["news_alerts"].test()
         assert dag_run.state == "success"
-        stats = dag_run.get_task_instance("record_ingest_stats").xcom_pull(task_ids="record_ingest_stats")
+        stats = dag_run.get_task_instance("record_ingest_stats").xcom_pull(
+            task_ids="record_ingest_stats"
+        )
         assert stats["articles_total"] == 0
     finally:
         delete_indices(es, settings.index_prefix)
