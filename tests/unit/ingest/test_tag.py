@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from pipeline.config import (
 )
 from pipeline.devtools.tag_eval import evaluate, load_labelled
 from pipeline.errors import ConfigError
-from pipeline.ingest.tag import Tagger
+from pipeline.ingest.tag import Tagger, _Layout
 from tests.support import FIXTURES
 
 LABELLED = FIXTURES / "tagging" / "labelled.jsonl"
@@ -252,3 +254,34 @@ def test_word_window_needs_the_terms_within_n_words() -> None:
     assert near and near[0].window == "Seoul said the talks"
     far = "Seoul " + "word " * 10 + "talks"
     assert tagger.tag("", far) == []
+
+
+# What the array-built layout must equal: the regex definitions of a sentence break, a
+# paragraph break and a word.
+SENTENCE_BREAK = re.compile(r"[.!?。]\s+|\n+")
+PARAGRAPH_BREAK = re.compile(r"\n+")
+WORD = re.compile(r"\w+")
+TRICKY = [
+    "",
+    "a",
+    ".",
+    "\n",
+    "x.\n\n y",
+    "a\n  \nb",
+    "Hi! \u3000Ok",
+    "끝。다음",
+    "\n.\n",
+    "𝐀b c😀d_e",
+]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_layout_positions_equal_their_regex_definitions(seed: int) -> None:
+    rng = random.Random(seed)
+    alphabet = list("ab1_ .!?。\n\t\u3000\u00a0-북Я😀𝐀")
+    texts = TRICKY + ["".join(rng.choices(alphabet, k=rng.randint(0, 60))) for _ in range(400)]
+    for text in texts:
+        layout = _Layout(text)
+        assert layout.sentence_starts == [0] + [m.end() for m in SENTENCE_BREAK.finditer(text)]
+        assert layout.paragraph_starts == [0] + [m.end() for m in PARAGRAPH_BREAK.finditer(text)]
+        assert layout.word_starts == [m.start() for m in WORD.finditer(text)], text
