@@ -32,7 +32,7 @@ from pipeline.config import (  # noqa: E402
     TopicConfig,
     load_taxonomy,
 )
-from pipeline.ingest.tag import Tagger  # noqa: E402
+from pipeline.ingest.tag import Tagger, _Article, _score  # noqa: E402
 
 LABELLED = REPO / "tests" / "fixtures" / "tagging" / "labelled.jsonl"
 
@@ -89,8 +89,8 @@ def naive_matcher(taxonomy: Taxonomy) -> Callable[[str, str], int]:
 class EveryRuleTagger(Tagger):
     """Every rule fully checked on every article, with no array filter first."""
 
-    def _candidates(self, article: object) -> list[int]:
-        return list(range(len(self._rules)))
+    def _candidates(self, article: _Article) -> list[tuple[int, float]]:
+        return [(i, _score(rule, article)) for i, rule in enumerate(self._rules)]
 
 
 def rate(func: Callable[[str, str], object], articles: list[tuple[str, str]]) -> float:

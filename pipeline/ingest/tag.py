@@ -337,6 +337,7 @@ class _Rule:
     none_of: frozenset[str]
     against: list[tuple[frozenset[str], float]]
     near: list[frozenset[str]]
+    mentioned: frozenset[str]  # the terms of all required groups
 
     @property
     def required(self) -> list[frozenset[str]]:
@@ -386,7 +387,7 @@ class _ScoreFilter:
         width = max((len(row) for row in rows), default=0) or 1
         return np.array([row + [pad] * (width - len(row)) for row in rows], dtype=np.intp)
 
-    def passing(self, article: _Article) -> list[int]:
+    def passing(self, article: _Article) -> list[tuple[int, float]]:
         positions: list[int] = []
         amounts: list[float] = []
         for ref in article.present:
@@ -400,8 +401,9 @@ class _ScoreFilter:
         mentioned &= (weights[self.vetoed] == 0).all(axis=1)
         score = weights[self.scored].min(axis=1)
         score -= (weights[self.against] * self.factors).sum(axis=1)
-        passing = mentioned & (np.round(score, 2) >= self.min_score)
-        return np.flatnonzero(passing).tolist()
+        score = np.round(score, 2)
+        passing = np.flatnonzero(mentioned & (score >= self.min_score))
+        return list(zip(passing.tolist(), score[passing].tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -444,6 +446,7 @@ class Tagger:
             none_of=union(config.none_of),
             against=[(self._refs(term), weight) for term, weight in config.against.items()],
             near=[self._refs(t) for t in config.near],
+            mentioned=union([*config.all_of, *config.any_of]),
         )
 
     def tag(self, title: str, text: str) -> list[Tag]:
@@ -476,15 +479,19 @@ class Tagger:
     def _best_tags(self, article: _Article) -> list[Tag]:
         """Each topic's tag from its best-scoring rule that holds."""
         best: dict[str, Tag] = {}
-        for position in self._candidates(article):
+        for position, score in self._candidates(article):
             rule = self._rules[position]
-            tag = _match(rule, article)
-            if tag and (rule.topic.id not in best or tag.score > best[rule.topic.id].score):
-                best[rule.topic.id] = tag
+            topic = rule.topic.id
+            if topic in best and best[topic].score >= score:
+                continue  # a rule that cannot score higher cannot change the tag
+            tag = _match(rule, article, score)
+            if tag:
+                best[topic] = tag
         return list(best.values())
 
-    def _candidates(self, article: _Article) -> list[int]:
-        """The rules worth a full look (those passing the cheap checks), in order."""
+    def _candidates(self, article: _Article) -> list[tuple[int, float]]:
+        """The rules worth a full look (those passing the cheap checks) with their scores,
+        in order."""
         return self._filter.passing(article)
 
     def _with_parents(self, tags: list[Tag]) -> list[Tag]:
@@ -505,8 +512,8 @@ class Tagger:
         return hits
 
 
-def _match(rule: _Rule, article: _Article) -> Tag | None:
-    """The rule's tag on the article, or None; the cheap checks come first."""
+def _match(rule: _Rule, article: _Article, score: float) -> Tag | None:
+    """The rule's tag on the article given its score, or None; the cheap checks first."""
     present = article.present
     if not rule.none_of.isdisjoint(present) or any(
         refs.isdisjoint(present) for refs in rule.all_of
@@ -514,19 +521,24 @@ def _match(rule: _Rule, article: _Article) -> Tag | None:
         return None
     if rule.any_of and rule.any_of.isdisjoint(present):
         return None
-    score = _score(rule, article)
     if score < rule.config.min_score:
         return None
-    distinct = {id(m): m for refs in rule.required for m in article.mentions(refs)}
-    if len(distinct) < rule.config.min_mentions:
+    # Every required group is mentioned, so one mention is always there.
+    if rule.config.min_mentions > 1 and _mention_count(rule, article) < rule.config.min_mentions:
         return None
     window = None
     if rule.near:
         window = _meeting_window(rule, article)
         if window is None:
             return None
-    evidence = sorted(distinct.values(), key=lambda m: (m.field != "title", m.start))
+    # The article's mentions are in evidence order already: title first, then by place.
+    evidence = [m for m in article.mentions_found if m.ref in rule.mentioned]
     return Tag(rule.topic.id, score, evidence[:MAX_EVIDENCE], window)
+
+
+def _mention_count(rule: _Rule, article: _Article) -> int:
+    """Mentions of the rule's required groups (one mention in two groups counts once)."""
+    return len({id(m) for refs in rule.required for m in article.mentions(refs)})
 
 
 def _score(rule: _Rule, article: _Article) -> float:
@@ -560,9 +572,9 @@ def _why_not(rule: _Rule, article: _Article) -> str:
         return (
             f"score {score:g} < {config.min_score:g} ({names[weakest]} {weights[weakest]:g}{less})"
         )
-    distinct = {id(m) for refs in rule.required for m in article.mentions(refs)}
-    if len(distinct) < config.min_mentions:
-        return f"{len(distinct)} mentions < {config.min_mentions}"
+    mentions = _mention_count(rule, article)
+    if mentions < config.min_mentions:
+        return f"{mentions} mentions < {config.min_mentions}"
     where = config.window if isinstance(config.window, str) else f"{config.window} words"
     return f"{' and '.join(config.near)} never within one {where}"
 

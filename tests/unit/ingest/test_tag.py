@@ -16,7 +16,7 @@ from pipeline.config import (
 )
 from pipeline.devtools.tag_eval import evaluate, load_labelled
 from pipeline.errors import ConfigError
-from pipeline.ingest.tag import Tagger, _Layout
+from pipeline.ingest.tag import Tagger, _Article, _Layout, _score
 from tests.support import FIXTURES
 
 LABELLED = FIXTURES / "tagging" / "labelled.jsonl"
@@ -169,8 +169,8 @@ def test_the_score_filter_drops_no_rule_that_holds(tagger: Tagger) -> None:
     """The array filter changes nothing: the same tags as the full check of every rule."""
 
     class EveryRule(Tagger):
-        def _candidates(self, article: object) -> list[int]:
-            return list(range(len(self._rules)))
+        def _candidates(self, article: _Article) -> list[tuple[int, float]]:
+            return [(i, _score(rule, article)) for i, rule in enumerate(self._rules)]
 
     every_rule = EveryRule(tagger.taxonomy)
     for path in (LABELLED, FIXTURES / "tagging" / "heldout.jsonl"):
