@@ -531,9 +531,18 @@ def _match(rule: _Rule, article: _Article, score: float) -> Tag | None:
         window = _meeting_window(rule, article)
         if window is None:
             return None
-    # The article's mentions are in evidence order already: title first, then by place.
-    evidence = [m for m in article.mentions_found if m.ref in rule.mentioned]
-    return Tag(rule.topic.id, score, evidence[:MAX_EVIDENCE], window)
+    return Tag(rule.topic.id, score, _evidence(rule, article), window)
+
+
+def _evidence(rule: _Rule, article: _Article) -> list[Mention]:
+    """The mentions of the rule's required groups, the title's first, then in text order."""
+    found = [m for ref in rule.mentioned & article.present for m in article.by_ref[ref]]
+    found.sort(key=_evidence_order)
+    return found[:MAX_EVIDENCE]
+
+
+def _evidence_order(mention: Mention) -> tuple[bool, int]:
+    return mention.field != "title", mention.start
 
 
 def _mention_count(rule: _Rule, article: _Article) -> int:
