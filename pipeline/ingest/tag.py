@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, cached_property
@@ -77,6 +76,8 @@ KOREAN_PARTICLES = (
     "만",
     "로",
 )
+_PARTICLES_OF_TWO = frozenset(p for p in KOREAN_PARTICLES if len(p) == 2)
+_PARTICLES_OF_ONE = frozenset(p for p in KOREAN_PARTICLES if len(p) == 1)
 
 
 def _lower(text: str) -> str:
@@ -162,12 +163,13 @@ class Matcher:
                         end += 1
                 else:
                     if korean_end:
-                        end += next(
-                            (len(p) for p in KOREAN_PARTICLES if text.startswith(p, end)), 0
-                        )
+                        if text[end : end + 2] in _PARTICLES_OF_TWO:
+                            end += 2
+                        elif text[end : end + 1] in _PARTICLES_OF_ONE:
+                            end += 1
                     if end < size and text[end].isalnum():
                         continue
-                found.append((start, end, core_end, ref))
+                found.append((start, -end, core_end, ref))
         return _leftmost_longest(field, text, found)
 
 
@@ -175,10 +177,13 @@ def _leftmost_longest(
     field: str, text: str, found: list[tuple[int, int, int, str]]
 ) -> list[Mention]:
     """Overlapping matches keep the longest; a word ending (Korean particles, `*`) does
-    not hide a term that starts inside it (발사 and 탄도미사일 in 발사탄도미사일)."""
-    found.sort(key=lambda m: (m[0], m[0] - m[1]))
+    not hide a term that starts inside it (발사 and 탄도미사일 in 발사탄도미사일).
+    `found` holds (start, -end, end of the term without its ending, ref): sorted as they
+    are, the leftmost come first and the longest of those first."""
+    found.sort()
     mentions, taken_until = [], -1
-    for start, end, core_end, ref in found:
+    for start, negative_end, core_end, ref in found:
+        end = -negative_end
         if start >= taken_until:
             mentions.append(Mention(text[start:end], ref, field, start, end))
             taken_until = core_end
@@ -287,11 +292,18 @@ class _Article:
         self.title = title
         self.mentions_found = mentions
         self.layout = _Layout(text)
-        self.by_ref: dict[str, list[Mention]] = {}
+        by_ref: dict[str, list[Mention]] = {}
         weights: dict[str, float] = {}
-        for mention in mentions:
-            self.by_ref.setdefault(mention.ref, []).append(mention)
-            weights[mention.ref] = weights.get(mention.ref, 0.0) + self.layout.weight(mention)
+        weight = self.layout.weight
+        for mention in mentions:  # ~100 an article: kept flat
+            ref = mention.ref
+            if ref in by_ref:
+                by_ref[ref].append(mention)
+                weights[ref] += weight(mention)
+            else:
+                by_ref[ref] = [mention]
+                weights[ref] = weight(mention)
+        self.by_ref = by_ref
         self._ref_weights = weights
         self.present = frozenset(self.by_ref)
         # Keyed by the identity of the Tagger's interned groups (they live as long as it).
@@ -455,7 +467,7 @@ class Tagger:
     def analyze(self, title: str | None, text: str) -> TagResult:
         article = self._read(title, text)
         tags = self._with_parents(self._best_tags(article))
-        return TagResult(tags, self._entities(article.mentions_found))
+        return TagResult(tags, self._entities(article))
 
     def why_not(self, title: str | None, text: str) -> dict[str, str]:
         """For each topic that is not tagged but has a term mentioned: why, rule by rule
@@ -503,11 +515,14 @@ class Tagger:
                 parent = self._parents.get(parent)
         return sorted(tagged.values(), key=lambda t: (-t.score, t.via is not None, t.topic))
 
-    def _entities(self, mentions: list[Mention]) -> list[EntityHit]:
-        counts = Counter(m.ref for m in mentions if not m.ref.startswith("phrase:"))
+    def _entities(self, article: _Article) -> list[EntityHit]:
+        """The entities mentioned, most mentioned first (ties: first mentioned first)."""
+        entities = self.taxonomy.entities
+        counts = [(ref, len(found)) for ref, found in article.by_ref.items() if ref in entities]
+        counts.sort(key=lambda item: item[1], reverse=True)  # stable, as most_common
         hits = []
-        for ref, count in counts.most_common():
-            entity = self.taxonomy.entities[ref]
+        for ref, count in counts:
+            entity = entities[ref]
             hits.append(EntityHit(entity.id, entity.name, entity.type, count))
         return hits
 
