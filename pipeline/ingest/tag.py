@@ -259,9 +259,12 @@ class _Layout:
         starts[1:] &= ~is_word[:-1]
         return np.flatnonzero(starts).tolist()
 
-    def unit(self, kind: str, offset: int) -> tuple[int, int]:
-        starts = self.sentence_starts if kind == "sentence" else self.paragraph_starts
-        index = bisect.bisect_right(starts, offset) - 1
+    def unit_starts(self, kind: str) -> list[int]:
+        return self.sentence_starts if kind == "sentence" else self.paragraph_starts
+
+    def unit_span(self, kind: str, index: int) -> tuple[int, int]:
+        """Where the index-th sentence or paragraph starts and ends."""
+        starts = self.unit_starts(kind)
         end = starts[index + 1] if index + 1 < len(starts) else len(self.text)
         return starts[index], end
 
@@ -309,7 +312,8 @@ class _Article:
         # Keyed by the identity of the Tagger's interned groups (they live as long as it).
         self._mentions: dict[int, list[Mention]] = {}
         self._weights: dict[int, float] = {}
-        self._units: dict[tuple[int, str], set[tuple[int, int]]] = {}
+        self._units: dict[tuple[int, str], set[int]] = {}
+        self._term_units: dict[tuple[str, str], set[int]] = {}
 
     def mentions(self, refs: frozenset[str]) -> list[Mention]:
         found = self._mentions.get(id(refs))
@@ -329,14 +333,24 @@ class _Article:
         """The summed weights of one term's mentions."""
         return self._ref_weights.get(ref, 0.0)
 
-    def units(self, refs: frozenset[str], kind: str) -> set[tuple[int, int]]:
-        """The sentences or paragraphs of the text that mention `refs`."""
+    def units(self, refs: frozenset[str], kind: str) -> set[int]:
+        """The sentences or paragraphs of the text (their indexes) that mention `refs`."""
         key = (id(refs), kind)
         found = self._units.get(key)
         if found is None:
-            texts = (m for m in self.mentions(refs) if m.field == "text")
-            found = {self.layout.unit(kind, m.start) for m in texts}
+            found = set().union(*(self._ref_units(ref, kind) for ref in refs & self.present))
             self._units[key] = found
+        return found
+
+    def _ref_units(self, ref: str, kind: str) -> set[int]:
+        """The same for one term: terms are shared by many groups, so worth remembering."""
+        key = (ref, kind)
+        found = self._term_units.get(key)
+        if found is None:
+            starts = self.layout.unit_starts(kind)
+            texts = (m for m in self.by_ref[ref] if m.field == "text")
+            found = {bisect.bisect_right(starts, m.start) - 1 for m in texts}
+            self._term_units[key] = found
         return found
 
 
@@ -527,17 +541,18 @@ class Tagger:
         return hits
 
 
+class PlainTagger(Tagger):
+    """The same tagger checking every rule in plain Python, without `_ScoreFilter`: the
+    reference the filter is tested against and the baseline it is benchmarked against."""
+
+    def _candidates(self, article: _Article) -> list[tuple[int, float]]:
+        checked = enumerate(self._rules)
+        return [(i, _score(r, article)) for i, r in checked if _passes_cheap_checks(r, article)]
+
+
 def _match(rule: _Rule, article: _Article, score: float) -> Tag | None:
-    """The rule's tag on the article given its score, or None; the cheap checks first."""
-    present = article.present
-    if not rule.none_of.isdisjoint(present) or any(
-        refs.isdisjoint(present) for refs in rule.all_of
-    ):
-        return None
-    if rule.any_of and rule.any_of.isdisjoint(present):
-        return None
-    if score < rule.config.min_score:
-        return None
+    """The rule's tag on an article where it passed the cheap checks with `score`
+    (`_ScoreFilter`), or None: the costly checks."""
     # Every required group is mentioned, so one mention is always there.
     if rule.config.min_mentions > 1 and _mention_count(rule, article) < rule.config.min_mentions:
         return None
@@ -563,6 +578,17 @@ def _evidence_order(mention: Mention) -> tuple[bool, int]:
 def _mention_count(rule: _Rule, article: _Article) -> int:
     """Mentions of the rule's required groups (one mention in two groups counts once)."""
     return len({id(m) for refs in rule.required for m in article.mentions(refs)})
+
+
+def _passes_cheap_checks(rule: _Rule, article: _Article) -> bool:
+    """What `_ScoreFilter` checks for every rule at once, for one rule in plain Python
+    (how the filter is tested)."""
+    present = article.present
+    if not rule.none_of.isdisjoint(present):
+        return False
+    if any(refs.isdisjoint(present) for refs in rule.required):
+        return False
+    return _score(rule, article) >= rule.config.min_score
 
 
 def _score(rule: _Rule, article: _Article) -> float:
@@ -617,7 +643,7 @@ def _meeting_window(rule: _Rule, article: _Article) -> str | None:
     shared = set.intersection(*(article.units(refs, window) for refs in rule.near))
     if not shared:
         return None
-    start, end = min(shared)
+    start, end = article.layout.unit_span(window, min(shared))
     return article.layout.text[start:end].strip()[:MAX_WINDOW_CHARS]
 
 
