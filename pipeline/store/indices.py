@@ -51,11 +51,14 @@ def ensure_indices(es: Elasticsearch, settings: Settings) -> list[str]:
             continue
         concrete = versioned_name(alias, mapping_version(kind))
         try:
+            # With every copy started before anything is written: a node lost right
+            # after the first run created its indices must not take their only copy.
             es.indices.create(
                 index=concrete,
                 settings=body["settings"],
                 mappings=body["mappings"],
                 aliases={alias: {"is_write_index": True}},
+                wait_for_active_shards="all",
             )
             created.append(concrete)
         except BadRequestError as exc:

@@ -16,6 +16,7 @@ from pipeline.devtools.local_es import LocalElasticsearch
 from pipeline.ingest.engine import run_cycle
 from pipeline.store import connect
 from pipeline.store.indices import Index, load_mapping
+from tests.conftest import delete_indices
 
 PREFIX = f"cluster-{uuid.uuid4().hex[:8]}-"
 
@@ -64,6 +65,24 @@ def test_three_nodes_and_a_replica_of_every_index(
     assert health["number_of_nodes"] == 3 and health["status"] == "green"
     status = es_cluster.status()
     assert [node["pid"] is not None for node in status["nodes"]] == [True, True, True]
+
+
+def test_new_indices_have_every_copy_before_first_use(
+    es_cluster: LocalElasticsearch, cluster_settings: Settings, cluster_admin: Elasticsearch
+) -> None:
+    """A node lost right after the first run created the indices must not take the only
+    copy of any: they are made with their replica started (green at once, no wait)."""
+    prefix = f"fresh-{uuid.uuid4().hex[:8]}-"
+    user = es_cluster.credentials(prefix)
+    fresh = cluster_settings.model_copy(
+        update={"es_username": user.username, "es_password": user.password, "index_prefix": prefix}
+    )
+    try:
+        connect(fresh, setup=True).close()
+        health = cluster_admin.cluster.health(index=f"{prefix}*")
+        assert (health["status"], health["active_shards"]) == ("green", 2 * len(Index))
+    finally:
+        delete_indices(cluster_admin, prefix)
 
 
 def test_ingest_carries_on_while_a_node_is_down(
