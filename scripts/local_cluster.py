@@ -224,13 +224,21 @@ def _launch(name: str, command: list[str], env: dict[str, str]) -> None:
 
 
 def healthy() -> bool:
+    return health_problem() is None
+
+
+def health_problem() -> str | None:
+    """None when the API server answers that the database, scheduler and DAG processor
+    are healthy; otherwise what is not."""
     try:
-        response = httpx.get(f"{URL}/api/v2/monitor/health", timeout=3)
+        # A busy 2-core machine can keep the API server from answering in a few seconds.
+        response = httpx.get(f"{URL}/api/v2/monitor/health", timeout=15)
         found = response.json()
-    except (httpx.HTTPError, ValueError):
-        return False
+    except (httpx.HTTPError, ValueError) as exc:
+        return f"no health answer ({type(exc).__name__})"
     parts = ("metadatabase", "scheduler", "dag_processor")
-    return all(found.get(part, {}).get("status") == "healthy" for part in parts)
+    unhealthy = [p for p in parts if found.get(p, {}).get("status") != "healthy"]
+    return f"unhealthy: {', '.join(unhealthy)}" if unhealthy else None
 
 
 def _workers_ready(deadline: float) -> bool:
@@ -280,11 +288,12 @@ def stop() -> int:
 
 def status() -> int:
     running = {name: _pid(name) is not None for name in COMPONENTS}
-    print(f"Airflow at {URL}: {'healthy' if healthy() else 'not healthy'}")
+    problem = health_problem()
+    print(f"Airflow at {URL}: {problem or 'healthy'}")
     for name, alive in running.items():
         print(f"  {name}: {'running' if alive else 'stopped'}")
     print(f"  redis {REDIS_URL}: {'running' if _redis_alive() else 'stopped'}")
-    return 0 if healthy() and all(running.values()) else 1
+    return 0 if problem is None and all(running.values()) else 1
 
 
 def _pid(name: str) -> int | None:
