@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.config import load_settings
+from pipeline.config import Settings, load_settings
 from pipeline.store import backups, ensure_indices
 from pipeline.store.indices import Index, mapping_version
 from pipeline.tasks import NEW_ARTICLES_ALIAS, NEW_ARTICLES_NAME, shard_count
@@ -18,6 +19,26 @@ from tests.conftest import delete_indices, make_test_env
 from tests.support.fixture_site import FixtureSite, write_config_dir
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
+
+
+@pytest.fixture
+def fixture_feeds(
+    fixture_site: FixtureSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, es: Elasticsearch
+) -> Iterator[Callable[[dict[str, str]], Settings]]:
+    """Points newsmon (as the DAGs' tasks load it) at a config of these fixture-site
+    feeds and an index prefix of its own; the indices are deleted afterwards."""
+    used: list[Settings] = []
+
+    def use(feeds: dict[str, str]) -> Settings:
+        config = write_config_dir(tmp_path / "config", fixture_site.base_url, feeds)
+        for key, value in make_test_env(config).items():
+            monkeypatch.setenv(key, value)
+        used.append(load_settings())
+        return used[-1]
+
+    yield use
+    for settings in used:
+        delete_indices(es, settings.index_prefix)
 
 
 def test_dags_import_without_errors(dagbag: Any) -> None:
@@ -84,29 +105,19 @@ def test_news_backup_snapshots_daily_under_dag_test(
 def test_news_alerts_succeeds_before_the_first_ingest(
     airflow_db: None,
     dagbag: Any,
-    fixture_site: FixtureSite,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    fixture_feeds: Callable[[dict[str, str]], Settings],
     es: Elasticsearch,
 ) -> None:
     """Its clock runs every 10 minutes from the start: on a new install that is before
     news_ingest has created any index."""
-    config = write_config_dir(
-        tmp_path / "config", fixture_site.base_url, {"world": "/feeds/world.rss"}
-    )
-    for key, value in make_test_env(config).items():
-        monkeypatch.setenv(key, value)
-    settings = load_settings()
+    settings = fixture_feeds({"fixture-world": "/feeds/world.rss"})
     assert not es.indices.exists(index=settings.index_name("articles"))
-    try:
-        dag_run = dagbag.dags["news_alerts"].test()
-        assert dag_run.state == "success"
-        stats = dag_run.get_task_instance("record_ingest_stats").xcom_pull(
-            task_ids="record_ingest_stats"
-        )
-        assert stats["articles_total"] == 0
-    finally:
-        delete_indices(es, settings.index_prefix)
+    dag_run = dagbag.dags["news_alerts"].test()
+    assert dag_run.state == "success"
+    stats = dag_run.get_task_instance("record_ingest_stats").xcom_pull(
+        task_ids="record_ingest_stats"
+    )
+    assert stats["articles_total"] == 0
 
 
 @pytest.mark.parametrize("path", sorted(DAGS_DIR.glob("*.py")), ids=lambda p: p.name)
@@ -126,9 +137,7 @@ def test_dag_files_do_no_work_at_parse_time(path: Path) -> None:
 def test_news_ingest_dag_test_indexes_fixture_articles(
     airflow_db: None,
     dagbag: Any,
-    fixture_site: FixtureSite,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    fixture_feeds: Callable[[dict[str, str]], Settings],
     es: Elasticsearch,
 ) -> None:
     feeds = {
@@ -136,31 +145,25 @@ def test_news_ingest_dag_test_indexes_fixture_articles(
         "fixture-korea": "/feeds/korea.atom",
         "fixture-not-a-feed": "/feeds/not-a-feed.html",
     }
-    env = make_test_env(write_config_dir(tmp_path / "config", fixture_site.base_url, feeds))
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    settings = load_settings()
-    try:
-        dag_run = dagbag.dags["news_ingest"].test()
-        assert dag_run.state == "success"
-        instances = dag_run.get_task_instances()
-        shards = [ti for ti in instances if ti.task_id == "ingest_shard"]
-        assert {ti.state for ti in shards} == {"success"}
-        published = new_article_events(dag_run.run_id)
-        assert sum(event["indexed"] for event in published) == 5  # the run's totals
-        assert len(shards) == shard_count()
-        labels = sorted(ti.rendered_map_index for ti in shards)
-        assert labels[0].startswith(f"shard 1/{len(shards)}: ")  # what each shard held
-        assert sum(int(label.split(": ")[1].split()[0]) for label in labels) == len(feeds)
-        es.indices.refresh(index=settings.index_name("articles"))
-        assert es.count(index=settings.index_name("articles"))["count"] == 5
-        broken = es.get(index=settings.index_name("feeds"), id="fixture-not-a-feed")["_source"]
-        assert broken["last_status"] == "failed"
-        # Nothing new on a forced rerun: the shards succeed and publish no event.
-        rerun = dagbag.dags["news_ingest"].test(run_conf={"force": True})
-        assert rerun.state == "success" and new_article_events(rerun.run_id) == []
-    finally:
-        delete_indices(es, settings.index_prefix)
+    settings = fixture_feeds(feeds)
+    dag_run = dagbag.dags["news_ingest"].test()
+    assert dag_run.state == "success"
+    instances = dag_run.get_task_instances()
+    shards = [ti for ti in instances if ti.task_id == "ingest_shard"]
+    assert {ti.state for ti in shards} == {"success"}
+    published = new_article_events(dag_run.run_id)
+    assert sum(event["indexed"] for event in published) == 5  # the run's totals
+    assert len(shards) == shard_count()
+    labels = sorted(ti.rendered_map_index for ti in shards)
+    assert labels[0].startswith(f"shard 1/{len(shards)}: ")  # what each shard held
+    assert sum(int(label.split(": ")[1].split()[0]) for label in labels) == len(feeds)
+    es.indices.refresh(index=settings.index_name("articles"))
+    assert es.count(index=settings.index_name("articles"))["count"] == 5
+    broken = es.get(index=settings.index_name("feeds"), id="fixture-not-a-feed")["_source"]
+    assert broken["last_status"] == "failed"
+    # Nothing new on a forced rerun: the shards succeed and publish no event.
+    rerun = dagbag.dags["news_ingest"].test(run_conf={"force": True})
+    assert rerun.state == "success" and new_article_events(rerun.run_id) == []
 
 
 def new_article_events(run_id: str) -> list[dict[str, Any]]:
