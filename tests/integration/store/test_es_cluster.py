@@ -72,11 +72,8 @@ def test_new_indices_have_every_copy_before_first_use(
 ) -> None:
     """A node lost right after the first run created the indices must not take the only
     copy of any: they are made with their replica started (green at once, no wait)."""
-    prefix = f"fresh-{uuid.uuid4().hex[:8]}-"
-    user = es_cluster.credentials(prefix)
-    fresh = cluster_settings.model_copy(
-        update={"es_username": user.username, "es_password": user.password, "index_prefix": prefix}
-    )
+    prefix = f"{PREFIX}fresh-"  # within the module user's indices, none made yet
+    fresh = cluster_settings.model_copy(update={"index_prefix": prefix})
     try:
         connect(fresh, setup=True).close()
         health = cluster_admin.cluster.health(index=f"{prefix}*")
