@@ -103,6 +103,19 @@ class Cluster:
             parts.append(f"--- {log.relative_to(folder)}\n" + "\n".join(tail))
         return "\n".join(parts) or f"no task logs in {folder}"
 
+    def wait_until_idle(self, api: httpx.Client, timeout: float = 180) -> None:
+        """No DAG run queued or running: the runs the clocks make at start (news_alerts
+        every 10 minutes, news_backup daily) hold a worker for a while, and a shard
+        queued meanwhile goes to the other worker after its first shard."""
+        deadline = time.monotonic() + timeout
+        while True:
+            busy = api.get("/dags/~/dagRuns", params={"state": ["queued", "running"]})
+            runs = [run["dag_run_id"] for run in busy.json()["dag_runs"]]
+            if not runs:
+                return
+            assert time.monotonic() < deadline, f"runs still going: {runs}"
+            time.sleep(2)
+
     def asset_triggered_alerts(self, api: httpx.Client) -> list[dict[str, Any]]:
         runs = api.get("/dags/news_alerts/dagRuns", params={"run_type": "asset_triggered"})
         return list(runs.json()["dag_runs"])
@@ -189,6 +202,7 @@ def test_ingest_and_alerts_on_celery_workers_while_a_worker_and_a_node_fail(
     assert status.returncode == 0 and "worker2: running" in status.stdout, status.stdout
     since = time.time()
     with cluster.api() as api:
+        cluster.wait_until_idle(api)
         run_id = cluster.trigger_ingest(api)
         deadline = time.monotonic() + 120
         while cluster.shard_workers(run_id) != {"worker1", "worker2"}:
