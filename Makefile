@@ -6,7 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.9.30
-STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+# The compiled finder is part of the install: a change to it installs again.
+NATIVE := setup.py pipeline/ingest/_scan.c
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml $(NATIVE) | sha1sum | cut -c1-12)
 
 .PHONY: venv es-start es-stop setup run stop test lint lock browser cluster-deps cluster
 
@@ -15,7 +17,7 @@ venv: $(STAMP)
 # Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set (as on CI machines)
 # Python never writes .pyc files, and every process (each Airflow task, each CLI call)
 # would compile all of Airflow, the Elasticsearch client and trafilatura from source.
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock pyproject.toml $(NATIVE)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip sync -q --compile-bytecode --python $(BIN)/python requirements.lock

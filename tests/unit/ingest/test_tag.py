@@ -280,3 +280,28 @@ def test_layout_positions_equal_their_regex_definitions(seed: int) -> None:
         assert layout.sentence_starts == [0] + [m.end() for m in SENTENCE_BREAK.finditer(text)]
         assert layout.paragraph_starts == [0] + [m.end() for m in PARAGRAPH_BREAK.finditer(text)]
         assert layout.word_starts == [m.start() for m in WORD.finditer(text)], text
+
+
+def test_the_compiled_finder_is_built_and_in_use(tagger: Tagger) -> None:
+    """`make venv` compiles pipeline/ingest/_scan.c; the build is optional (no compiler:
+    the Python finder), so a failed build must show here rather than as a slow tagger."""
+    assert tagger.matcher.compiled
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_compiled_finder_equals_the_python_one(tagger: Tagger, seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = [
+        *"aeiou rstnk.,!?\n-_'’²١Ⅻǅ",
+        *"북한이의핵을은는과와으로에서",
+        "DPRK",
+        "US",
+        "us",
+        "Korea",
+    ]
+    pieces += ["North Korea", "Россия", "КНДР", "россией", "김정은", "순항미사일", "평양", "太平"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 60))) for _ in range(500)]
+    if seed == 0:
+        texts += [t for item in load_labelled(LABELLED) for t in (item["title"], item["text"])]
+    for text in texts:
+        assert tagger.matcher.find("text", text) == tagger.matcher.find_in_python("text", text)
