@@ -342,19 +342,11 @@ class _Layout:
         return bisect.bisect_right(self.word_starts, offset) - 1
 
     @cached_property
-    def _lead_limits(self) -> tuple[int, int]:
-        """(text length, end of the first paragraph, or -1 when there is only one)."""
+    def lead_limits(self) -> tuple[int, int]:
+        """(text length, end of the first paragraph, or -1 when there is only one): where
+        a mention's weight changes (title, lead, body, late)."""
         starts = self.paragraph_starts
         return max(1, len(self.text)), starts[1] if len(starts) > 1 else -1
-
-    def weight(self, mention: Mention) -> float:
-        if mention.field == "title":
-            return TITLE_WEIGHT
-        size, first_paragraph_end = self._lead_limits
-        position = mention.start / size
-        if position < LEAD_SHARE or mention.start < first_paragraph_end:
-            return LEAD_WEIGHT
-        return LATE_WEIGHT if position > LATE_SHARE else BODY_WEIGHT
 
 
 class _Article:
@@ -363,34 +355,53 @@ class _Article:
 
     def __init__(self, title: str, text: str, mentions: list[Mention]) -> None:
         self.title = title
+        # The title's mentions, then the text's, each in text order: the evidence order.
         self.mentions_found = mentions
         self.layout = _Layout(text)
-        by_ref: dict[str, list[Mention]] = {}
+        by_ref: dict[str, list[int]] = {}  # a term's mentions, as positions in the list
         weights: dict[str, float] = {}
-        weight = self.layout.weight
-        for mention in mentions:  # ~100 an article: kept flat
-            ref = mention.ref
-            if ref in by_ref:
-                by_ref[ref].append(mention)
-                weights[ref] += weight(mention)
+        title_refs = set()
+        size, first_paragraph_end = self.layout.lead_limits
+        for position, mention in enumerate(mentions):  # ~100 an article: kept flat
+            ref, start = mention.ref, mention.start
+            if mention.field == "title":
+                weight = TITLE_WEIGHT
+                title_refs.add(ref)
+            elif start / size < LEAD_SHARE or start < first_paragraph_end:
+                weight = LEAD_WEIGHT
             else:
-                by_ref[ref] = [mention]
-                weights[ref] = weight(mention)
-        self.by_ref = by_ref
+                weight = LATE_WEIGHT if start / size > LATE_SHARE else BODY_WEIGHT
+            if ref in by_ref:
+                by_ref[ref].append(position)
+                weights[ref] += weight
+            else:
+                by_ref[ref] = [position]
+                weights[ref] = weight
+        self.positions = by_ref
         self._ref_weights = weights
-        self.present = frozenset(self.by_ref)
+        self.present = frozenset(by_ref)
+        self.title_refs = frozenset(title_refs)
         # Keyed by the identity of the Tagger's interned groups (they live as long as it).
         self._mentions: dict[int, list[Mention]] = {}
         self._weights: dict[int, float] = {}
-        self._units: dict[tuple[int, str], set[int]] = {}
-        self._term_units: dict[tuple[str, str], set[int]] = {}
+        self._units: dict[tuple[int, str], int] = {}
+        self._unit_masks: dict[str, dict[str, int]] = {}
+
+    def ref_mentions(self, ref: str) -> list[Mention]:
+        found = self.mentions_found
+        return [found[position] for position in self.positions.get(ref, ())]
 
     def mentions(self, refs: frozenset[str]) -> list[Mention]:
         found = self._mentions.get(id(refs))
         if found is None:
-            found = [m for ref in refs & self.present for m in self.by_ref[ref]]
+            found = [m for ref in refs & self.present for m in self.ref_mentions(ref)]
             self._mentions[id(refs)] = found
         return found
+
+    def mention_count(self, refs: frozenset[str]) -> int:
+        """How many mentions the terms have (each mention is of one term)."""
+        positions = self.positions
+        return sum(len(positions[ref]) for ref in refs & self.present)
 
     def weight(self, refs: frozenset[str]) -> float:
         total = self._weights.get(id(refs))
@@ -403,25 +414,31 @@ class _Article:
         """The summed weights of one term's mentions."""
         return self._ref_weights.get(ref, 0.0)
 
-    def units(self, refs: frozenset[str], kind: str) -> set[int]:
-        """The sentences or paragraphs of the text (their indexes) that mention `refs`."""
+    def units(self, refs: frozenset[str], kind: str) -> int:
+        """The sentences or paragraphs of the text that mention `refs`, as a bit mask
+        (bit i: the i-th one): a window test is then an `&` of integers."""
         key = (id(refs), kind)
         found = self._units.get(key)
         if found is None:
-            found = set().union(*(self._ref_units(ref, kind) for ref in refs & self.present))
+            masks = self._masks(kind)
+            found = 0
+            for ref in refs & self.present:
+                found |= masks.get(ref, 0)
             self._units[key] = found
         return found
 
-    def _ref_units(self, ref: str, kind: str) -> set[int]:
-        """The same for one term: terms are shared by many groups, so worth remembering."""
-        key = (ref, kind)
-        found = self._term_units.get(key)
-        if found is None:
+    def _masks(self, kind: str) -> dict[str, int]:
+        """Each term's sentence or paragraph mask, for all terms in one pass."""
+        masks = self._unit_masks.get(kind)
+        if masks is None:
+            masks = {}
             starts = self.layout.unit_starts(kind)
-            texts = (m for m in self.by_ref[ref] if m.field == "text")
-            found = {bisect.bisect_right(starts, m.start) - 1 for m in texts}
-            self._term_units[key] = found
-        return found
+            for mention in self.mentions_found:
+                if mention.field == "text":
+                    bit = 1 << (bisect.bisect_right(starts, mention.start) - 1)
+                    masks[mention.ref] = masks.get(mention.ref, 0) | bit
+            self._unit_masks[kind] = masks
+        return masks
 
 
 @dataclass(frozen=True)
@@ -602,7 +619,7 @@ class Tagger:
     def _entities(self, article: _Article) -> list[EntityHit]:
         """The entities mentioned, most mentioned first (ties: first mentioned first)."""
         entities = self.taxonomy.entities
-        counts = [(ref, len(found)) for ref, found in article.by_ref.items() if ref in entities]
+        counts = [(ref, len(found)) for ref, found in article.positions.items() if ref in entities]
         counts.sort(key=lambda item: item[1], reverse=True)  # stable, as most_common
         hits = []
         for ref, count in counts:
@@ -635,19 +652,19 @@ def _match(rule: _Rule, article: _Article, score: float) -> Tag | None:
 
 
 def _evidence(rule: _Rule, article: _Article) -> list[Mention]:
-    """The mentions of the rule's required groups, the title's first, then in text order."""
-    found = [m for ref in rule.mentioned & article.present for m in article.by_ref[ref]]
-    found.sort(key=_evidence_order)
-    return found[:MAX_EVIDENCE]
-
-
-def _evidence_order(mention: Mention) -> tuple[bool, int]:
-    return mention.field != "title", mention.start
+    """The mentions of the rule's required groups, the title's first, then in text order
+    (the order they were found in)."""
+    positions: list[int] = []
+    for ref in rule.mentioned & article.present:
+        positions += article.positions[ref]
+    positions.sort()
+    found = article.mentions_found
+    return [found[position] for position in positions[:MAX_EVIDENCE]]
 
 
 def _mention_count(rule: _Rule, article: _Article) -> int:
     """Mentions of the rule's required groups (one mention in two groups counts once)."""
-    return len({id(m) for refs in rule.required for m in article.mentions(refs)})
+    return article.mention_count(rule.mentioned)
 
 
 def _passes_cheap_checks(rule: _Rule, article: _Article) -> bool:
@@ -701,19 +718,21 @@ def _why_not(rule: _Rule, article: _Article) -> str:
 
 def _meeting_window(rule: _Rule, article: _Article) -> str | None:
     """The first title/sentence/paragraph/N-word span holding a mention of every near term."""
-    groups = [article.mentions(refs) for refs in rule.near]
-    if any(not group for group in groups):
+    if any(refs.isdisjoint(article.present) for refs in rule.near):
         return None
-    if all(any(m.field == "title" for m in group) for group in groups):
+    if not any(refs.isdisjoint(article.title_refs) for refs in rule.near):
         return article.title
     window = rule.config.window
     if isinstance(window, int):
-        text_groups = [[m for m in group if m.field == "text"] for group in groups]
-        return _word_window(text_groups, article.layout, window)
-    shared = set.intersection(*(article.units(refs, window) for refs in rule.near))
+        groups = [[m for m in article.mentions(refs) if m.field == "text"] for refs in rule.near]
+        return _word_window(groups, article.layout, window)
+    shared = -1  # every bit set
+    for refs in rule.near:
+        shared &= article.units(refs, window)
     if not shared:
         return None
-    start, end = article.layout.unit_span(window, min(shared))
+    first = (shared & -shared).bit_length() - 1  # the lowest bit set
+    start, end = article.layout.unit_span(window, first)
     return article.layout.text[start:end].strip()[:MAX_WINDOW_CHARS]
 
 
