@@ -27,7 +27,6 @@ group, so a taxonomy of a thousand topics costs a few times the starter one.
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -338,9 +337,6 @@ class _Layout:
         end = starts[index + 1] if index + 1 < len(starts) else len(self.text)
         return starts[index], end
 
-    def word_index(self, offset: int) -> int:
-        return bisect.bisect_right(self.word_starts, offset) - 1
-
     @cached_property
     def lead_limits(self) -> tuple[int, int]:
         """(text length, end of the first paragraph, or -1 when there is only one): where
@@ -385,7 +381,8 @@ class _Article:
         self._mentions: dict[int, list[Mention]] = {}
         self._weights: dict[int, float] = {}
         self._units: dict[tuple[int, str], int] = {}
-        self._unit_masks: dict[str, dict[str, int]] = {}
+        self._term_units: dict[tuple[str, str], int] = {}
+        self._unit_of: dict[str, list[int]] = {}
 
     def ref_mentions(self, ref: str) -> list[Mention]:
         found = self.mentions_found
@@ -420,25 +417,47 @@ class _Article:
         key = (id(refs), kind)
         found = self._units.get(key)
         if found is None:
-            masks = self._masks(kind)
             found = 0
             for ref in refs & self.present:
-                found |= masks.get(ref, 0)
+                found |= self._ref_units(ref, kind)
             self._units[key] = found
         return found
 
-    def _masks(self, kind: str) -> dict[str, int]:
-        """Each term's sentence or paragraph mask, for all terms in one pass."""
-        masks = self._unit_masks.get(kind)
-        if masks is None:
-            masks = {}
-            starts = self.layout.unit_starts(kind)
-            for mention in self.mentions_found:
-                if mention.field == "text":
-                    bit = 1 << (bisect.bisect_right(starts, mention.start) - 1)
-                    masks[mention.ref] = masks.get(mention.ref, 0) | bit
-            self._unit_masks[kind] = masks
-        return masks
+    def _ref_units(self, ref: str, kind: str) -> int:
+        """The same for one term: terms are shared by many groups, so worth remembering."""
+        key = (ref, kind)
+        found = self._term_units.get(key)
+        if found is None:
+            unit_of = self.unit_of(kind)
+            found = 0
+            for position in self.text_positions(ref):
+                found |= 1 << unit_of[position]
+            self._term_units[key] = found
+        return found
+
+    def text_positions(self, ref: str) -> list[int]:
+        """Where the term's mentions in the text (not the title) are in the list."""
+        first_in_text = self._first_in_text
+        return [p for p in self.positions.get(ref, ()) if p >= first_in_text]
+
+    def unit_of(self, kind: str) -> list[int]:
+        """For each mention (by position in the list): the index of its sentence,
+        paragraph or word in the text, found for all mentions by one numpy search."""
+        found = self._unit_of.get(kind)
+        if found is None:
+            starts = self.layout.word_starts if kind == "word" else self.layout.unit_starts(kind)
+            found = (np.searchsorted(starts, self._starts, side="right") - 1).tolist()
+            self._unit_of[kind] = found
+        return found
+
+    @cached_property
+    def _starts(self) -> np.ndarray:
+        return np.array([mention.start for mention in self.mentions_found], dtype=np.intp)
+
+    @cached_property
+    def _first_in_text(self) -> int:
+        """The title's mentions come first in the list."""
+        return next((p for p, m in enumerate(self.mentions_found) if m.field == "text"), 1 << 62)
 
 
 @dataclass(frozen=True)
@@ -473,13 +492,13 @@ class _ScoreFilter:
     def __init__(self, rules: list[_Rule]) -> None:
         index: dict[frozenset[str], int] = {}
 
-        def group(refs: frozenset[str]) -> int:
+        def group_position(refs: frozenset[str]) -> int:
             return index.setdefault(refs, len(index))
 
-        needed = [[group(refs) for refs in rule.required] for rule in rules]
-        scored = [[group(refs) for refs in rule.scored] for rule in rules]
-        vetoed = [[group(rule.none_of)] if rule.none_of else [] for rule in rules]
-        against = [[group(refs) for refs, _ in rule.against] for rule in rules]
+        needed = [[group_position(refs) for refs in rule.required] for rule in rules]
+        scored = [[group_position(refs) for refs in rule.scored] for rule in rules]
+        vetoed = [[group_position(rule.none_of)] if rule.none_of else [] for rule in rules]
+        against = [[group_position(refs) for refs, _ in rule.against] for rule in rules]
         self.groups = len(index)
         self.present_always, self.absent_always = self.groups, self.groups + 1
         self.needed = self._matrix(needed, self.present_always)
@@ -490,10 +509,18 @@ class _ScoreFilter:
         width = self.against.shape[1]
         self.factors = np.array([f + [0.0] * (width - len(f)) for f in factors], dtype=float)
         self.min_score = np.array([rule.config.min_score for rule in rules], dtype=float)
-        self.ref_groups: dict[str, list[int]] = {}
-        for refs, position in index.items():
-            for ref in refs:
-                self.ref_groups.setdefault(ref, []).append(position)
+        # Groups by term, as a sparse matrix (compressed rows): a group's weight is a sum
+        # over its terms' weights, for all groups by one numpy call.
+        refs = sorted({ref for group in index for ref in group})
+        self.ref_index = {ref: position for position, ref in enumerate(refs)}
+        nothing = len(refs)  # the column of an empty group: always 0
+        columns: list[int] = []
+        self.group_starts = np.zeros(self.groups, dtype=np.intp)
+        for group, position in index.items():  # positions in insertion order
+            self.group_starts[position] = len(columns)
+            columns += sorted(self.ref_index[ref] for ref in group) or [nothing]
+        self.columns = np.array(columns, dtype=np.intp)
+        self.ref_count = len(refs)
 
     @staticmethod
     def _matrix(rows: list[list[int]], pad: int) -> np.ndarray:
@@ -501,15 +528,17 @@ class _ScoreFilter:
         return np.array([row + [pad] * (width - len(row)) for row in rows], dtype=np.intp)
 
     def passing(self, article: _Article) -> list[tuple[int, float]]:
-        positions: list[int] = []
-        amounts: list[float] = []
+        term_weights = np.zeros(self.ref_count + 1)
+        ref_index = self.ref_index
         for ref in article.present:
-            groups = self.ref_groups.get(ref)
-            if groups:
-                positions += groups
-                amounts += [article.ref_weight(ref)] * len(groups)
-        weights = np.bincount(positions, amounts, minlength=self.groups + 2).astype(float)
+            position = ref_index.get(ref)
+            if position is not None:
+                term_weights[position] = article.ref_weight(ref)
+        weights = np.empty(self.groups + 2)
+        if self.groups:
+            weights[: self.groups] = np.add.reduceat(term_weights[self.columns], self.group_starts)
         weights[self.present_always] = np.inf  # pads: ignored by all() and min()
+        weights[self.absent_always] = 0.0
         mentioned = (weights[self.needed] > 0).all(axis=1)
         mentioned &= (weights[self.vetoed] == 0).all(axis=1)
         score = weights[self.scored].min(axis=1)
@@ -724,8 +753,11 @@ def _meeting_window(rule: _Rule, article: _Article) -> str | None:
         return article.title
     window = rule.config.window
     if isinstance(window, int):
-        groups = [[m for m in article.mentions(refs) if m.field == "text"] for refs in rule.near]
-        return _word_window(groups, article.layout, window)
+        present = article.present
+        groups = [
+            [p for ref in refs & present for p in article.text_positions(ref)] for refs in rule.near
+        ]
+        return _word_window(groups, article, window)
     shared = -1  # every bit set
     for refs in rule.near:
         shared &= article.units(refs, window)
@@ -736,20 +768,23 @@ def _meeting_window(rule: _Rule, article: _Article) -> str | None:
     return article.layout.text[start:end].strip()[:MAX_WINDOW_CHARS]
 
 
-def _word_window(groups: list[list[Mention]], layout: _Layout, size: int) -> str | None:
+def _word_window(groups: list[list[int]], article: _Article, size: int) -> str | None:
+    """The first span of at most `size` words holding a mention of each group (the
+    groups' text mentions, as positions in the article's list)."""
+    word_of = article.unit_of("word")
     tagged = sorted(
-        ((layout.word_index(m.start), i, m) for i, g in enumerate(groups) for m in g),
-        key=lambda item: (item[0], item[1]),
+        (word_of[p], group, p) for group, positions in enumerate(groups) for p in positions
     )
-    for position, (first_word, _, first) in enumerate(tagged):
-        seen: dict[int, Mention] = {}
-        for word, group, mention in tagged[position:]:
+    found = article.mentions_found
+    for at, (first_word, _, first) in enumerate(tagged):
+        seen: dict[int, int] = {}
+        for word, group, position in tagged[at:]:
             if word - first_word > size:
                 break
-            seen.setdefault(group, mention)
+            seen.setdefault(group, position)
             if len(seen) == len(groups):
-                end = max(m.end for m in seen.values())
-                return layout.text[first.start : end][:MAX_WINDOW_CHARS]
+                end = max(found[p].end for p in seen.values())
+                return article.layout.text[found[first].start : end][:MAX_WINDOW_CHARS]
     return None
 
 
