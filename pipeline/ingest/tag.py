@@ -383,6 +383,7 @@ class _Article:
         self._units: dict[tuple[int, str], int] = {}
         self._term_units: dict[tuple[str, str], int] = {}
         self._unit_of: dict[str, list[int]] = {}
+        self._text_positions: dict[str, list[int]] = {}
 
     def ref_mentions(self, ref: str) -> list[Mention]:
         found = self.mentions_found
@@ -437,8 +438,12 @@ class _Article:
 
     def text_positions(self, ref: str) -> list[int]:
         """Where the term's mentions in the text (not the title) are in the list."""
-        first_in_text = self._first_in_text
-        return [p for p in self.positions.get(ref, ()) if p >= first_in_text]
+        found = self._text_positions.get(ref)
+        if found is None:
+            first_in_text = self._first_in_text
+            found = [p for p in self.positions.get(ref, ()) if p >= first_in_text]
+            self._text_positions[ref] = found
+        return found
 
     def unit_of(self, kind: str) -> list[int]:
         """For each mention (by position in the list): the index of its sentence,
@@ -469,6 +474,9 @@ class _Rule:
     none_of: frozenset[str]
     against: list[tuple[frozenset[str], float]]
     near: list[frozenset[str]]
+    # The near groups that are not required ones: only these may be unmentioned on an
+    # article that passed the cheap checks.
+    near_unchecked: list[frozenset[str]]
     mentioned: frozenset[str]  # the terms of all required groups
 
     @property
@@ -501,13 +509,15 @@ class _ScoreFilter:
         against = [[group_position(refs) for refs, _ in rule.against] for rule in rules]
         self.groups = len(index)
         self.present_always, self.absent_always = self.groups, self.groups + 1
-        self.needed = self._matrix(needed, self.present_always)
-        self.scored = self._matrix(scored, self.present_always)
-        self.vetoed = self._matrix(vetoed, self.absent_always)
-        self.against = self._matrix(against, self.absent_always)
+        self.needed = self._columns(needed, self.present_always)
+        self.scored = self._columns(scored, self.present_always)
+        self.vetoed = self._columns(vetoed, self.absent_always)
+        self.against = self._columns(against, self.absent_always)
         factors = [[w for _, w in rule.against] for rule in rules]
-        width = self.against.shape[1]
-        self.factors = np.array([f + [0.0] * (width - len(f)) for f in factors], dtype=float)
+        width = len(self.against)
+        self.factors = [
+            np.array([row[i] if i < len(row) else 0.0 for row in factors]) for i in range(width)
+        ]
         self.min_score = np.array([rule.config.min_score for rule in rules], dtype=float)
         # Groups by term, as a sparse matrix (compressed rows): a group's weight is a sum
         # over its terms' weights, for all groups by one numpy call.
@@ -523,9 +533,12 @@ class _ScoreFilter:
         self.ref_count = len(refs)
 
     @staticmethod
-    def _matrix(rows: list[list[int]], pad: int) -> np.ndarray:
+    def _columns(rows: list[list[int]], pad: int) -> list[np.ndarray]:
+        """The rules' groups of one kind as columns (the i-th group of every rule, padded):
+        a few element-wise operations over contiguous arrays, faster than reducing along
+        the rows of a matrix."""
         width = max((len(row) for row in rows), default=0) or 1
-        return np.array([row + [pad] * (width - len(row)) for row in rows], dtype=np.intp)
+        return [np.array([row[i] if i < len(row) else pad for row in rows]) for i in range(width)]
 
     def passing(self, article: _Article) -> list[tuple[int, float]]:
         term_weights = np.zeros(self.ref_count + 1)
@@ -539,10 +552,16 @@ class _ScoreFilter:
             weights[: self.groups] = np.add.reduceat(term_weights[self.columns], self.group_starts)
         weights[self.present_always] = np.inf  # pads: ignored by all() and min()
         weights[self.absent_always] = 0.0
-        mentioned = (weights[self.needed] > 0).all(axis=1)
-        mentioned &= (weights[self.vetoed] == 0).all(axis=1)
-        score = weights[self.scored].min(axis=1)
-        score -= (weights[self.against] * self.factors).sum(axis=1)
+        mentioned = weights[self.needed[0]] > 0
+        for column in self.needed[1:]:
+            mentioned &= weights[column] > 0
+        for column in self.vetoed:
+            mentioned &= weights[column] == 0
+        score = weights[self.scored[0]]  # a copy: indexing by an array
+        for column in self.scored[1:]:
+            np.minimum(score, weights[column], out=score)
+        for column, factor in zip(self.against, self.factors, strict=True):
+            score -= weights[column] * factor
         score = np.round(score, 2)
         passing = np.flatnonzero(mentioned & (score >= self.min_score))
         return list(zip(passing.tolist(), score[passing].tolist(), strict=True))
@@ -588,6 +607,7 @@ class Tagger:
             none_of=union(config.none_of),
             against=[(self._refs(term), weight) for term, weight in config.against.items()],
             near=[self._refs(t) for t in config.near],
+            near_unchecked=[self._refs(t) for t in config.near if t not in config.all_of],
             mentioned=union([*config.all_of, *config.any_of]),
         )
 
@@ -747,7 +767,7 @@ def _why_not(rule: _Rule, article: _Article) -> str:
 
 def _meeting_window(rule: _Rule, article: _Article) -> str | None:
     """The first title/sentence/paragraph/N-word span holding a mention of every near term."""
-    if any(refs.isdisjoint(article.present) for refs in rule.near):
+    if any(refs.isdisjoint(article.present) for refs in rule.near_unchecked):
         return None
     if not any(refs.isdisjoint(article.title_refs) for refs in rule.near):
         return article.title
