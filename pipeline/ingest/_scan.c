@@ -248,8 +248,131 @@ static PyTypeObject ScannerType = {
     .tp_methods = Scanner_methods,
 };
 
+
+/* ---- Layout: where sentences, paragraphs and words start (tag.py's _Layout) ---- */
+
+typedef struct {
+    Py_ssize_t *at;
+    Py_ssize_t count, capacity;
+} Offsets;
+
+static int push(Offsets *o, Py_ssize_t value) {
+    if (o->count == o->capacity) {
+        Py_ssize_t capacity = o->capacity ? 2 * o->capacity : 64;
+        Py_ssize_t *grown = PyMem_Realloc(o->at, capacity * sizeof(Py_ssize_t));
+        if (!grown) return -1;
+        o->at = grown;
+        o->capacity = capacity;
+    }
+    o->at[o->count++] = value;
+    return 0;
+}
+
+/* The same breaks as _Layout: a sentence starts at 0 and after the whitespace following
+   . ! ? or 。 (a stop with none after it is inside a word), or after a run of line
+   breaks; a paragraph at 0 and after each run of line breaks; a word where a `\w`
+   character follows a non-word one. */
+static int find_breaks(const Py_UCS4 *c, Py_ssize_t size, Offsets *sentences,
+                       Offsets *paragraphs, Offsets *words) {
+    if (push(sentences, 0) < 0 || push(paragraphs, 0) < 0) return -1;
+    int before_word = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        int word = is_alnum(c[i]) || c[i] == '_';
+        if (word && !before_word && push(words, i) < 0) return -1;
+        before_word = word;
+        if (c[i] == '\n' && (i + 1 == size || c[i + 1] != '\n') && push(paragraphs, i + 1) < 0)
+            return -1;
+    }
+    Py_ssize_t scanned = 0;
+    for (Py_ssize_t at = 0; at < size; at++) {
+        Py_UCS4 here = c[at];
+        int line = here == '\n';
+        if (at < scanned || !(line || here == '.' || here == '!' || here == '?' || here == 0x3002))
+            continue;
+        Py_ssize_t end = at + 1;
+        if (line) {
+            while (end < size && c[end] == '\n') end++;
+        } else {
+            while (end < size && Py_UNICODE_ISSPACE(c[end])) end++;
+            if (end == at + 1) continue;  /* a stop inside a word (3.5, U.S.) */
+        }
+        if (push(sentences, end) < 0) return -1;
+        scanned = end;
+    }
+    return 0;
+}
+
+/* How many of the sorted `o` are <= value, less one: bisect_right(o, value) - 1. */
+static Py_ssize_t index_of(const Offsets *o, Py_ssize_t value) {
+    Py_ssize_t lo = 0, hi = o->count;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (o->at[mid] <= value) lo = mid + 1; else hi = mid;
+    }
+    return lo - 1;
+}
+
+static PyObject *offsets_list(const Offsets *o) {
+    PyObject *list = PyList_New(o->count);
+    for (Py_ssize_t i = 0; list && i < o->count; i++) {
+        PyObject *value = PyLong_FromSsize_t(o->at[i]);
+        if (!value) Py_CLEAR(list); else PyList_SET_ITEM(list, i, value);
+    }
+    return list;
+}
+
+static PyObject *indexes_list(const Offsets *o, const Py_ssize_t *starts, Py_ssize_t count) {
+    PyObject *list = PyList_New(count);
+    for (Py_ssize_t i = 0; list && i < count; i++) {
+        PyObject *value = PyLong_FromSsize_t(index_of(o, starts[i]));
+        if (!value) Py_CLEAR(list); else PyList_SET_ITEM(list, i, value);
+    }
+    return list;
+}
+
+static PyObject *layout(PyObject *module, PyObject *args) {
+    PyObject *text, *starts_list;
+    if (!PyArg_ParseTuple(args, "UO!", &text, &PyList_Type, &starts_list)) return NULL;
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text), count = PyList_GET_SIZE(starts_list);
+    Py_UCS4 *c = PyUnicode_AsUCS4Copy(text);
+    Py_ssize_t *starts = PyMem_Malloc((count ? count : 1) * sizeof(Py_ssize_t));
+    Offsets sentences = {0}, paragraphs = {0}, words = {0};
+    PyObject *result = NULL;
+    if (!c || !starts) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        starts[i] = PyLong_AsSsize_t(PyList_GET_ITEM(starts_list, i));
+        if (starts[i] == -1 && PyErr_Occurred()) goto done;
+    }
+    if (find_breaks(c, size, &sentences, &paragraphs, &words) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    result = Py_BuildValue("(NNNNN)", offsets_list(&sentences), offsets_list(&paragraphs),
+                           indexes_list(&sentences, starts, count),
+                           indexes_list(&paragraphs, starts, count),
+                           indexes_list(&words, starts, count));
+done:
+    PyMem_Free(c);
+    PyMem_Free(starts);
+    PyMem_Free(sentences.at);
+    PyMem_Free(paragraphs.at);
+    PyMem_Free(words.at);
+    return result;
+}
+
+static PyMethodDef module_methods[] = {
+    {"layout", layout, METH_VARARGS,
+     "layout(text, starts) -> (sentence starts, paragraph starts, and for each of starts "
+     "the index of its sentence, paragraph and word)"},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef scan_module = {
-    PyModuleDef_HEAD_INIT, "_scan", "The tagger's mention finder in C.", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_scan", "The tagger's mention finder and text layout in C.", -1,
+    module_methods,
 };
 
 PyMODINIT_FUNC PyInit__scan(void) {

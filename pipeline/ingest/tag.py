@@ -446,23 +446,38 @@ class _Article:
         return found
 
     def unit_of(self, kind: str) -> list[int]:
-        """For each mention (by position in the list): the index of its sentence,
-        paragraph or word in the text, found for all mentions by one numpy search."""
+        """For each mention (by position in the list; the title's are left at 0): the
+        index of its sentence, paragraph or word in the text."""
         found = self._unit_of.get(kind)
         if found is None:
-            starts = self.layout.word_starts if kind == "word" else self.layout.unit_starts(kind)
-            found = (np.searchsorted(starts, self._starts, side="right") - 1).tolist()
-            self._unit_of[kind] = found
+            if _scan:  # all three kinds in one pass over the text
+                self._unit_of.update(self._unit_indexes())
+            else:
+                layout = self.layout
+                starts = layout.word_starts if kind == "word" else layout.unit_starts(kind)
+                at = [mention.start for mention in self.mentions_found]
+                self._unit_of[kind] = (np.searchsorted(starts, at, side="right") - 1).tolist()
+            found = self._unit_of[kind]
         return found
 
-    @cached_property
-    def _starts(self) -> np.ndarray:
-        return np.array([mention.start for mention in self.mentions_found], dtype=np.intp)
+    def _unit_indexes(self) -> dict[str, list[int]]:
+        layout, in_title = self.layout, self._first_in_text
+        at = [mention.start for mention in self.mentions_found[in_title:]]
+        sentences, paragraphs, sentence_of, paragraph_of, word_of = _scan.layout(layout.text, at)
+        layout.__dict__["sentence_starts"] = sentences  # what the cached properties give
+        layout.__dict__["paragraph_starts"] = paragraphs
+        title = [0] * in_title
+        return {
+            "sentence": title + sentence_of,
+            "paragraph": title + paragraph_of,
+            "word": title + word_of,
+        }
 
     @cached_property
     def _first_in_text(self) -> int:
         """The title's mentions come first in the list."""
-        return next((p for p, m in enumerate(self.mentions_found) if m.field == "text"), 1 << 62)
+        found = self.mentions_found
+        return next((p for p, m in enumerate(found) if m.field == "text"), len(found))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import bisect
 import random
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ from pipeline.config import (
 )
 from pipeline.devtools.tag_eval import evaluate, load_labelled
 from pipeline.errors import ConfigError
+from pipeline.ingest import _scan
 from pipeline.ingest.tag import PlainTagger, Tagger, _Layout
 from tests.support import FIXTURES
 
@@ -280,6 +282,16 @@ def test_layout_positions_equal_their_regex_definitions(seed: int) -> None:
         assert layout.sentence_starts == [0] + [m.end() for m in SENTENCE_BREAK.finditer(text)]
         assert layout.paragraph_starts == [0] + [m.end() for m in PARAGRAPH_BREAK.finditer(text)]
         assert layout.word_starts == [m.start() for m in WORD.finditer(text)], text
+        # ... and so must the compiled one, with each offset's sentence, paragraph, word.
+        offsets = sorted(rng.sample(range(len(text)), min(len(text), 5)))
+        compiled = _scan.layout(text, offsets)
+        assert compiled[:2] == (layout.sentence_starts, layout.paragraph_starts), text
+        for starts, indexes in zip(
+            (layout.sentence_starts, layout.paragraph_starts, layout.word_starts),
+            compiled[2:],
+            strict=True,
+        ):
+            assert indexes == [bisect.bisect_right(starts, at) - 1 for at in offsets], text
 
 
 def test_the_compiled_finder_is_built_and_in_use(tagger: Tagger) -> None:
@@ -305,3 +317,15 @@ def test_the_compiled_finder_equals_the_python_one(tagger: Tagger, seed: int) ->
         texts += [t for item in load_labelled(LABELLED) for t in (item["title"], item["text"])]
     for text in texts:
         assert tagger.matcher.find("text", text) == tagger.matcher.find_in_python("text", text)
+
+
+def test_without_the_compiled_parts_the_tags_are_the_same(
+    tagger: Tagger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the C part did not build, the Python finder and layout give the same tags."""
+    monkeypatch.setattr("pipeline.ingest.tag._scan", None)
+    in_python = Tagger(tagger.taxonomy)
+    assert not in_python.matcher.compiled
+    for item in load_labelled(LABELLED):
+        title, text = item["title"], item["text"]
+        assert in_python.analyze(title, text) == tagger.analyze(title, text), item["id"]
