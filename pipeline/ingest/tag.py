@@ -49,6 +49,9 @@ BODY_WEIGHT = 1.0
 LATE_WEIGHT = 0.5
 LEAD_SHARE = 0.2  # the first fifth of the text (or its first paragraph) is the lead
 LATE_SHARE = 0.67  # past two thirds of the text a mention is incidental
+# ... of a text long enough to have asides: in a brief of a few sentences (a feed's
+# summary, a wire flash) the last one is as much the story as the first.
+LATE_MIN_CHARS = 600
 MAX_EVIDENCE = 20
 MAX_WINDOW_CHARS = 400
 
@@ -366,7 +369,8 @@ class _Article:
             elif start / size < LEAD_SHARE or start < first_paragraph_end:
                 weight = LEAD_WEIGHT
             else:
-                weight = LATE_WEIGHT if start / size > LATE_SHARE else BODY_WEIGHT
+                late = start / size > LATE_SHARE and size >= LATE_MIN_CHARS
+                weight = LATE_WEIGHT if late else BODY_WEIGHT
             if ref in by_ref:
                 by_ref[ref].append(position)
                 weights[ref] += weight

@@ -105,6 +105,16 @@ def test_incidental_late_mention_does_not_tag(tagger: Tagger) -> None:
     assert "russia-dprk-relations" not in topics
 
 
+def test_a_late_mention_counts_half_only_in_a_text_long_enough_for_asides() -> None:
+    topic = TopicConfig(id="t", name="T", all_of=["seoul", "talks"], min_score=1)
+    tagger = Tagger(_taxonomy(topic))
+    filler = "The weather was mild and the markets were quiet all week. "
+    brief = filler * 2 + "Seoul proposed talks."  # a few sentences: nothing is an aside
+    assert [tag.score for tag in tagger.tag("", brief)] == [1.0]
+    long = filler * 12 + "Seoul proposed talks."  # 700 characters: the end is an aside
+    assert tagger.tag("", long) == []
+
+
 def test_against_terms_outweigh_only_a_story_about_something_else(tagger: Tagger) -> None:
     impeachment = "The impeachment inquiry examined military aid to Ukraine during the war."
     assert "ukraine-war" not in {t.topic for t in tagger.tag("Impeachment inquiry", impeachment)}
@@ -162,8 +172,8 @@ def test_why_a_topic_was_not_tagged(tagger: Tagger) -> None:
     assert why["dprk-missile-tests"] == "no mention of missile-terms, launch-terms"
     assert "sanctions" not in why  # none of its terms is mentioned: nothing to explain
     impeachment = tagger.why_not("Impeachment inquiry", "It examined aid to Ukraine in the war.")
-    # "war" ends the text (weight 0.5), the title's impeachment (3) comes off.
-    expected = "score -2.5 < 1 (war-terms 0.5, less 3 for impeachment-terms)"
+    # Half the title's impeachment (3) comes off Ukraine's one mention.
+    expected = "score -0.5 < 1.5 (ukraine 1, less 1.5 for impeachment-terms)"
     assert impeachment["ukraine-war"] == expected
 
 
