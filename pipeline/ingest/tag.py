@@ -15,9 +15,9 @@ when every `all_of` term and at least one `any_of` term (if given) is mentioned,
 words), the relevant mentions reach `min_mentions`, and the score reaches `min_score`.
 The score is that of the weakest `all_of` term (or of the `any_of` terms together when
 there is no `all_of`): the sum of its mentions' weights, 3 in the title, 1.5 in the
-lead, 1 in the body, 0.5 late in a text of 600 characters or more, less the weighted mentions of its `against`
-terms (a story mainly about something else). A tagged topic also tags its `parent` (and
-its parent's parent).
+lead, 1 in the body, 0.5 late in a text of 600 characters or more, less the weighted
+mentions of its `against` terms (a story mainly about something else). A tagged topic
+also tags its `parent` (and its parent's parent).
 
 Only the rules that can hold are looked at: the cheap checks (required groups
 mentioned, no veto, the score) run for every rule at once as array operations over the
