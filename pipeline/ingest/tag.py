@@ -43,6 +43,7 @@ try:
     from pipeline.ingest import _scan
 except ImportError:  # not compiled at install (no C compiler): the Python finder is used
     _scan = None  # type: ignore[assignment]
+
 TITLE_WEIGHT = 3.0
 LEAD_WEIGHT = 1.5
 BODY_WEIGHT = 1.0
@@ -382,23 +383,11 @@ class _Article:
         self.present = frozenset(by_ref)
         self.title_refs = frozenset(title_refs)
         # Keyed by the identity of the Tagger's interned groups (they live as long as it).
-        self._mentions: dict[int, list[Mention]] = {}
         self._weights: dict[int, float] = {}
         self._units: dict[tuple[int, str], int] = {}
         self._term_units: dict[tuple[str, str], int] = {}
         self._unit_of: dict[str, list[int]] = {}
         self._text_positions: dict[str, list[int]] = {}
-
-    def ref_mentions(self, ref: str) -> list[Mention]:
-        found = self.mentions_found
-        return [found[position] for position in self.positions.get(ref, ())]
-
-    def mentions(self, refs: frozenset[str]) -> list[Mention]:
-        found = self._mentions.get(id(refs))
-        if found is None:
-            found = [m for ref in refs & self.present for m in self.ref_mentions(ref)]
-            self._mentions[id(refs)] = found
-        return found
 
     def mention_count(self, refs: frozenset[str]) -> int:
         """How many mentions the terms have (each mention is of one term)."""
