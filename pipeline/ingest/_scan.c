@@ -7,6 +7,9 @@
  * on the original text; overlapping matches keep the leftmost longest. Character classes
  * come from Python's own tables (Py_UNICODE_ISALNUM), so they agree with str.isalnum().
  * The trie and pattern tables are built in Python and handed over as bytes of int32.
+ *
+ * Also the text layout (tag.py's _Layout): where sentences, paragraphs and words start,
+ * and in which of them each mention is.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -147,6 +150,10 @@ static Py_ssize_t match_end(const Scanner *s, const int32_t *p, int korean_end, 
 static PyObject *Scanner_find(Scanner *self, PyObject *args) {
     PyObject *text, *lowered;
     if (!PyArg_ParseTuple(args, "UU", &text, &lowered)) return NULL;
+    if (!self->root) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner was not initialised with its tables");
+        return NULL;
+    }
     Py_ssize_t size = PyUnicode_GET_LENGTH(text);
     if (PyUnicode_GET_LENGTH(lowered) != size) {
         PyErr_SetString(PyExc_ValueError, "lowered text of another length");
