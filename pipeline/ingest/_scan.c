@@ -214,13 +214,21 @@ static PyObject *Scanner_find(Scanner *self, PyObject *args) {
     /* Flat (start, end, ref, start, end, ref, ...): no tuple per mention to allocate and
        for the garbage collector to track. */
     PyObject *found = PyList_New(0);
-    Py_ssize_t taken_until = -1, last_start = -1, last_end = -1;
+    Py_ssize_t taken_until = -1, last_start = -1, last_end = -1, span_first = 0;
     for (Py_ssize_t i = 0; found && i < count; i++) {
         const Hit *h = &hits[i];
         if (h->start >= taken_until) {
             taken_until = h->core_end;
-        } else if (!(last_start == h->start && last_end == h->end)) {
-            continue;  /* inside a longer match; a shared alias (same span) is kept */
+            span_first = i;
+        } else if (last_start == h->start && last_end == h->end) {
+            /* A shared alias (same span) names another term; two aliases of one term
+               (Росси*, Российск*) are one mention. The span's hits are hits[span_first..i). */
+            int seen = 0;
+            for (Py_ssize_t j = span_first; j < i && !seen; j++)
+                seen = hits[j].ref == h->ref && hits[j].start == h->start && hits[j].end == h->end;
+            if (seen) continue;
+        } else {
+            continue;  /* inside a longer match */
         }
         last_start = h->start;
         last_end = h->end;

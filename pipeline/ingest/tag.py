@@ -250,18 +250,23 @@ def _leftmost_longest(
     field: str, text: str, found: list[tuple[int, int, int, str]]
 ) -> list[Mention]:
     """Overlapping matches keep the longest; a word ending (Korean particles, `*`) does
-    not hide a term that starts inside it (발사 and 탄도미사일 in 발사탄도미사일).
+    not hide a term that starts inside it (발사 and 탄도미사일 in 발사탄도미사일); the same
+    span is a mention of each term it names once (two aliases of one term, Росси* and
+    Российск*, are one mention).
     `found` holds (start, -end, end of the term without its ending, ref): sorted as they
     are, the leftmost come first and the longest of those first."""
     found.sort()
-    mentions, taken_until = [], -1
+    mentions: list[Mention] = []
+    taken_until, span_refs = -1, set()
     for start, negative_end, core_end, ref in found:
         end = -negative_end
         if start >= taken_until:
-            mentions.append(Mention(text[start:end], ref, field, start, end))
-            taken_until = core_end
-        elif mentions and mentions[-1].start == start and mentions[-1].end == end:
-            mentions.append(Mention(text[start:end], ref, field, start, end))  # shared alias
+            taken_until, span_refs = core_end, {ref}
+        elif mentions[-1].start == start and mentions[-1].end == end and ref not in span_refs:
+            span_refs.add(ref)  # a shared alias: the span names another term too
+        else:
+            continue
+        mentions.append(Mention(text[start:end], ref, field, start, end))
     return mentions
 
 

@@ -56,6 +56,8 @@ def test_longest_alias_wins_and_word_boundaries_hold(tagger: Tagger) -> None:
 
 def test_multilingual_aliases_with_inflections(tagger: Tagger) -> None:
     assert refs(tagger, "Россией и КНДР") == [("Россией", "russia"), ("КНДР", "north-korea")]
+    # Two aliases of one entity (Росси*, Российск*) on one word: one mention, not two.
+    assert refs(tagger, "Российские войска") == [("Российские", "russia")]
     assert refs(tagger, "북한이 김정은의") == [
         ("북한이", "north-korea"),
         ("김정은의", "kim-jong-un"),
