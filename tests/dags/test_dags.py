@@ -66,8 +66,18 @@ def test_news_alerts_runs_on_the_new_articles_asset(dagbag: Any) -> None:
     condition = dag.timetable.asset_condition
     assert [a.name for a in condition.objects] == [NEW_ARTICLES_NAME]
     assert type(dag.timetable).__name__ == "AssetOrTimeSchedule"  # also retries on a clock
+    assert dag.timetable.timetable.delta == timedelta(minutes=10)  # NEWSMON_ALERTS_INTERVAL_MINUTES
     assert [t.task_id for t in dag.tasks] == ["record_ingest_stats", "match_and_deliver"]
     assert all(t.retries >= 1 for t in dag.tasks)
+
+
+def test_news_alerts_clock_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("NEWSMON_ALERTS_INTERVAL_MINUTES", "0")
+    dag = DagBag(dag_folder=str(DAGS_DIR / "news_alerts.py")).dags["news_alerts"]
+    assert type(dag.timetable).__name__ == "AssetTriggeredTimetable"  # new articles only
+    assert [a.name for a in dag.timetable.asset_condition.objects] == [NEW_ARTICLES_NAME]
 
 
 def test_news_retag_is_manual(dagbag: Any) -> None:
