@@ -1,5 +1,5 @@
-"""The one compiled part: the tagger's mention finder (pipeline/ingest/_scan.c).
-Optional: where it does not build (no C compiler), the same finder runs in Python."""
+"""The one compiled part: the tagger's mention finder and text layout (pipeline/ingest/_scan.c).
+Optional: where it does not build (no C compiler), the same code runs in Python."""
 
 from setuptools import Extension, setup
 
