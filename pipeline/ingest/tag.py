@@ -349,9 +349,14 @@ class _Layout:
     @cached_property
     def lead_limits(self) -> tuple[int, int]:
         """(text length, end of the first paragraph, or -1 when there is only one): where
-        a mention's weight changes (title, lead, body, late)."""
-        starts = self.paragraph_starts
-        return max(1, len(self.text)), starts[1] if len(starts) > 1 else -1
+        a mention's weight changes (title, lead, body, late). The first paragraph break
+        only, not all of them: every article needs this, few need the other breaks."""
+        text = self.text
+        end = text.find("\n")
+        if end != -1:
+            while end < len(text) and text[end] == "\n":
+                end += 1
+        return max(1, len(text)), end
 
 
 class _Article:
@@ -543,7 +548,6 @@ class _ScoreFilter:
             self.group_starts[position] = len(columns)
             columns += sorted(self.ref_index[ref] for ref in group) or [nothing]
         self.columns = np.array(columns, dtype=np.intp)
-        self.ref_count = len(refs)
 
     @staticmethod
     def _columns(rows: list[list[int]], pad: int) -> list[np.ndarray]:
@@ -554,7 +558,7 @@ class _ScoreFilter:
         return [np.array([row[i] if i < len(row) else pad for row in rows]) for i in range(width)]
 
     def passing(self, article: _Article) -> list[tuple[int, float]]:
-        term_weights = np.zeros(self.ref_count + 1)
+        term_weights = np.zeros(len(self.ref_index) + 1)  # and the empty groups' column
         ref_index = self.ref_index
         for ref in article.present:
             position = ref_index.get(ref)

@@ -294,6 +294,8 @@ def test_layout_positions_equal_their_regex_definitions(seed: int) -> None:
         assert layout.sentence_starts == [0] + [m.end() for m in SENTENCE_BREAK.finditer(text)]
         assert layout.paragraph_starts == [0] + [m.end() for m in PARAGRAPH_BREAK.finditer(text)]
         assert layout.word_starts == [m.start() for m in WORD.finditer(text)], text
+        first_break = layout.paragraph_starts[1] if len(layout.paragraph_starts) > 1 else -1
+        assert layout.lead_limits == (max(1, len(text)), first_break), text
         # ... and so must the compiled one, with each offset's sentence, paragraph, word.
         offsets = sorted(rng.sample(range(len(text)), min(len(text), 5)))
         compiled = _scan.layout(text, offsets)
