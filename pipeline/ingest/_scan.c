@@ -147,72 +147,55 @@ static Py_ssize_t match_end(const Scanner *s, const int32_t *p, int korean_end, 
     return end;
 }
 
-static PyObject *Scanner_find(Scanner *self, PyObject *args) {
-    PyObject *text, *lowered;
-    if (!PyArg_ParseTuple(args, "UU", &text, &lowered)) return NULL;
-    if (!self->root) {
-        PyErr_SetString(PyExc_RuntimeError, "Scanner was not initialised with its tables");
-        return NULL;
-    }
-    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
-    if (PyUnicode_GET_LENGTH(lowered) != size) {
-        PyErr_SetString(PyExc_ValueError, "lowered text of another length");
-        return NULL;
-    }
-    /* Plain arrays of code points: one copy each, then no per-character kind switch. */
-    Py_UCS4 *chars = PyUnicode_AsUCS4Copy(text);
-    Py_UCS4 *lower = chars ? PyUnicode_AsUCS4Copy(lowered) : NULL;
-    if (!lower) {
-        PyMem_Free(chars);
-        return NULL;
-    }
+typedef struct {
+    Hit *at;
+    Py_ssize_t count, capacity;
+} Hits;
 
-    Py_ssize_t count = 0, capacity = 64;
-    Hit *hits = PyMem_Malloc(capacity * sizeof(Hit));
-    if (!hits) {
-        PyMem_Free(chars);
-        PyMem_Free(lower);
-        return PyErr_NoMemory();
+static int push_hit(Hits *hits, Hit hit) {
+    if (hits->count == hits->capacity) {
+        Py_ssize_t capacity = hits->capacity ? 2 * hits->capacity : 64;
+        Hit *grown = PyMem_Realloc(hits->at, capacity * sizeof(Hit));
+        if (!grown) return -1;
+        hits->at = grown;
+        hits->capacity = capacity;
     }
+    hits->at[hits->count++] = hit;
+    return 0;
+}
+
+/* Every match of every key, on the boundaries its patterns need, unordered. */
+static int find_hits(const Scanner *s, const Py_UCS4 *chars, const Py_UCS4 *lower,
+                     Py_ssize_t size, Hits *hits) {
     int before_alnum = 0, before_hangul = 0;  /* the character before `start` */
     for (Py_ssize_t start = 0; start < size; start++) {
         int bound = !before_alnum, inside_hangul = before_hangul;
-        Py_UCS4 here = chars[start];
-        before_alnum = is_alnum(here);
-        before_hangul = is_hangul(here);
+        before_alnum = is_alnum(chars[start]);
+        before_hangul = is_hangul(chars[start]);
         if (!bound && !inside_hangul) continue;
         int32_t node = 0;
         for (Py_ssize_t last = start; last < size; last++) {
-            node = child_of(self, node, lower[last]);
+            node = child_of(s, node, lower[last]);
             if (node < 0) break;
-            int32_t key = self->node_key[node];
+            int32_t key = s->node_key[node];
             if (key < 0) continue;
-            const int32_t *k = self->keys + 5 * key;
+            const int32_t *k = s->keys + 5 * key;
             if (!bound && !k[1]) continue;  /* inside a word: Korean compounds only */
             for (int32_t p = k[3]; p < k[4]; p++) {
-                const int32_t *pattern = self->patterns + 5 * p;
+                const int32_t *pattern = s->patterns + 5 * p;
                 if (!bound && !pattern[4]) continue;  /* names never end a compound */
-                Py_ssize_t end = match_end(self, pattern, k[2], k[0], chars, size, start, last + 1);
-                if (end < 0) continue;
-                if (count == capacity) {
-                    capacity *= 2;
-                    Hit *grown = PyMem_Realloc(hits, capacity * sizeof(Hit));
-                    if (!grown) {
-                        PyMem_Free(hits);
-                        PyMem_Free(chars);
-                        PyMem_Free(lower);
-                        return PyErr_NoMemory();
-                    }
-                    hits = grown;
-                }
-                hits[count++] = (Hit){start, end, last + 1, pattern[0]};
+                Py_ssize_t end = match_end(s, pattern, k[2], k[0], chars, size, start, last + 1);
+                if (end >= 0 && push_hit(hits, (Hit){start, end, last + 1, pattern[0]}) < 0)
+                    return -1;
             }
         }
     }
-    qsort(hits, count, sizeof(Hit), compare_hits);
+    return 0;
+}
 
-    /* Flat (start, end, ref, start, end, ref, ...): no tuple per mention to allocate and
-       for the garbage collector to track. */
+/* The leftmost longest of the sorted hits, flat (start, end, ref, start, end, ref, ...):
+   no tuple per mention to allocate and for the garbage collector to track. */
+static PyObject *leftmost_longest(const Hit *hits, Py_ssize_t count) {
     PyObject *found = PyList_New(0);
     Py_ssize_t taken_until = -1, last_start = -1, last_end = -1, span_first = 0;
     for (Py_ssize_t i = 0; found && i < count; i++) {
@@ -239,7 +222,35 @@ static PyObject *Scanner_find(Scanner *self, PyObject *args) {
             Py_XDECREF(values[j]);
         }
     }
-    PyMem_Free(hits);
+    return found;
+}
+
+static PyObject *Scanner_find(Scanner *self, PyObject *args) {
+    PyObject *text, *lowered;
+    if (!PyArg_ParseTuple(args, "UU", &text, &lowered)) return NULL;
+    if (!self->root) {
+        PyErr_SetString(PyExc_RuntimeError, "Scanner was not initialised with its tables");
+        return NULL;
+    }
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    if (PyUnicode_GET_LENGTH(lowered) != size) {
+        PyErr_SetString(PyExc_ValueError, "lowered text of another length");
+        return NULL;
+    }
+    /* Plain arrays of code points: one copy each, then no per-character kind switch. */
+    Py_UCS4 *chars = PyUnicode_AsUCS4Copy(text);
+    Py_UCS4 *lower = chars ? PyUnicode_AsUCS4Copy(lowered) : NULL;
+    Hits hits = {0};
+    PyObject *found = NULL;
+    if (!lower) goto done;
+    if (find_hits(self, chars, lower, size, &hits) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    qsort(hits.at, hits.count, sizeof(Hit), compare_hits);
+    found = leftmost_longest(hits.at, hits.count);
+done:
+    PyMem_Free(hits.at);
     PyMem_Free(chars);
     PyMem_Free(lower);
     return found;
